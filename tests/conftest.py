@@ -1,0 +1,31 @@
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from parlant.client import AsyncParlantClient
+
+from tests.support.processes import AgentServer
+
+
+@pytest.fixture(scope="session")
+def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
+    """One offline agent server shared by the tests that only read or open new sessions."""
+    server = AgentServer(home=tmp_path_factory.mktemp("parlant-home")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def parlant(agent_server: AgentServer) -> AsyncIterator[AsyncParlantClient]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield AsyncParlantClient(base_url=agent_server.url, httpx_client=http)
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path) -> Path:
+    home = tmp_path / "parlant-home"
+    home.mkdir()
+    return home

@@ -1,19 +1,13 @@
 """Runs the Parlant server with the insurance agent until it is stopped."""
 
-import asyncio
-import logging
-import os
-from collections.abc import Awaitable, Callable
+import contextlib
+
+from fastapi import FastAPI
 
 from agent.settings import AgentSettings
 
-logger = logging.getLogger(__name__)
 
-
-async def serve(
-    settings: AgentSettings,
-    on_ready: Callable[[], Awaitable[None]] | None = None,
-) -> None:
+async def serve(settings: AgentSettings) -> None:
     """Start Parlant with the agent and serve until cancelled.
 
     ``PARLANT_HOME`` must already point at ``settings.parlant_home``: Parlant reads it
@@ -21,31 +15,35 @@ async def serve(
     """
     import parlant.sdk as p
 
+    from agent.event_stream import EventHub, add_stream_route
     from agent.insurance_agent import create_insurance_agent
     from agent.nlp import choose_nlp_factory
+    from agent.session_store import open_session_store
 
     nlp_factory = choose_nlp_factory(settings.nlp)
     perceived = p.NullPerceivedPerformancePolicy() if settings.offline else None
+    hub = EventHub()
 
-    async with p.Server(
-        host=settings.host,
-        port=settings.port,
-        tool_service_port=settings.tool_port,
-        nlp_service=nlp_factory,
-        session_store=settings.store,
-        customer_store=settings.store,
-        log_level=p.LogLevel[settings.log_level.upper()],
-    ) as server:
-        await create_insurance_agent(server, perceived)
-        if on_ready is not None:
-            asyncio.get_running_loop().create_task(_when_ready(server, on_ready))
+    async def configure_api(app: FastAPI) -> None:
+        add_stream_route(app, hub)
 
-
-async def _when_ready(server: "object", on_ready: Callable[[], Awaitable[None]]) -> None:
-    await server.ready.wait()  # type: ignore[attr-defined]
-    await on_ready()
+    async with contextlib.AsyncExitStack() as stack:
+        sessions = await open_session_store(stack, settings.store, settings.parlant_home, hub)
+        async with p.Server(
+            host=settings.host,
+            port=settings.port,
+            tool_service_port=settings.tool_port,
+            nlp_service=nlp_factory,
+            session_store=sessions,
+            customer_store=settings.store,
+            log_level=p.LogLevel[settings.log_level.upper()],
+            configure_api=configure_api,
+        ) as server:
+            await create_insurance_agent(server, perceived)
 
 
 def prepare_parlant_home(settings: AgentSettings) -> None:
+    import os
+
     settings.parlant_home.mkdir(parents=True, exist_ok=True)
     os.environ["PARLANT_HOME"] = str(settings.parlant_home.resolve())

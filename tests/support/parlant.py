@@ -31,9 +31,7 @@ class Chat:
         )
 
     async def ai_replies_after(self, event: Event) -> list[Event]:
-        return [
-            e for e in await self.messages(event.offset + 1) if e.source == "ai_agent"
-        ]
+        return [e for e in await self.messages(event.offset + 1) if e.source == "ai_agent"]
 
     async def next_ai_reply(self, after: Event, timeout: float = 30.0) -> Event:
         replies = await eventually(
@@ -48,9 +46,7 @@ class Chat:
             events = await self.client.sessions.list_events(
                 self.session_id, kinds="status", min_offset=after.offset + 1, wait_for_data=0
             )
-            return any(
-                isinstance(e.data, dict) and e.data.get("status") == "ready" for e in events
-            )
+            return any(isinstance(e.data, dict) and e.data.get("status") == "ready" for e in events)
 
         await eventually(completed, timeout=timeout, what="the turn to finish")
 

@@ -1,0 +1,301 @@
+"""What a person does that Slack sends to the app and waits for: commands, buttons, modals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.slack_emulator import payloads
+from tests.slack_emulator.delivery import Deliverer, Kind, Outcome, Reply
+from tests.slack_emulator.messages import iter_block_elements
+from tests.slack_emulator.records import Ephemeral, EphemeralSource, View, ViewState
+from tests.slack_emulator.responses import apply_response
+from tests.slack_emulator.state import SlackState
+from tests.slack_emulator.web_api import ApiError
+
+JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """How a slash command went, as the person who typed it experienced it.
+
+    ``shown`` holds the ephemerals of the immediate answer and of Slack's own errors; later
+    response_url posts are in ``SlackEmulator.ephemerals(user)``.
+
+    ``error`` is what Slack showed instead of a response ("operation_timeout",
+    "dispatch_failed", "http_client_error", "http_service_error") or "not_supported_in_threads"
+    when Slack refused the command without contacting the app; None when the app answered.
+    """
+
+    command: str
+    status: int | None
+    outcome: Outcome
+    error: str | None
+    response: JsonDict | None
+    shown: tuple[Ephemeral, ...]
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class InteractionResult:
+    """How a button click, shortcut or view submission was acknowledged."""
+
+    kind: str
+    status: int | None
+    outcome: Outcome
+    response: JsonDict | None
+    trigger_id: str
+    response_url: str | None = None
+    response_action: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ACKED
+
+
+def _command_error(reply: Reply) -> str:
+    if reply.outcome is Outcome.TIMEOUT:
+        return "operation_timeout"
+    if reply.outcome is Outcome.HTTP_ERROR and reply.status is not None:
+        return "http_client_error" if reply.status < 500 else "http_service_error"
+    return "dispatch_failed"
+
+
+def _check_member(state: SlackState, user_id: str, channel: str) -> None:
+    state.workspace.user(user_id)
+    if user_id not in state.workspace.channel(channel).members:
+        raise ValueError(f"{user_id} is not a member of {channel}")
+
+
+async def run_slash_command(
+    state: SlackState,
+    deliverer: Deliverer,
+    base_url: str,
+    user_id: str,
+    channel: str,
+    command: str,
+    text: str,
+    thread_ts: str | None,
+) -> CommandResult:
+    _check_member(state, user_id, channel)
+    if not command.startswith("/"):
+        raise ValueError(f"slash commands start with '/': {command!r}")
+    seen = len(state.ephemerals)
+    if thread_ts:
+        if state.thread_parent(channel, thread_ts) is None:
+            raise ValueError(f"no thread {thread_ts} in {channel}")
+        state.add_ephemeral(
+            user_id,
+            channel,
+            f"{command} is not supported in threads. Sorry!",
+            EphemeralSource.SLACKBOT,
+            thread_ts=thread_ts,
+        )
+        return CommandResult(
+            command,
+            None,
+            Outcome.NOT_SENT,
+            "not_supported_in_threads",
+            None,
+            tuple(state.ephemerals[seen:]),
+        )
+    user = state.workspace.user(user_id)
+    trigger_id = state.new_trigger(user_id)
+    response_url = state.new_response_url(base_url, user_id, channel, command=command)
+    form = payloads.slash_command_form(
+        state, user, channel, command, text, response_url, trigger_id
+    )
+    reply = await deliverer.deliver_once(f"command-{trigger_id}", Kind.SLASH_COMMANDS, form)
+    error: str | None = None
+    if not reply.ok:
+        error = _command_error(reply)
+    elif reply.ack_payload:
+        context = state.response_urls[response_url.rsplit("/", 1)[-1]]
+        try:
+            apply_response(state, context, reply.ack_payload, EphemeralSource.COMMAND_RESPONSE)
+        except ApiError as api_error:
+            error = api_error.error
+    if error is not None and error != "no_text":
+        state.add_ephemeral(
+            user_id,
+            channel,
+            f'{command} failed with the error "{error}"',
+            EphemeralSource.SLACKBOT,
+        )
+    elif error == "no_text":
+        error = None  # an ack with an empty payload shows nothing, like Slack
+    # response_url posts the app made meanwhile are not part of the immediate answer.
+    shown = tuple(
+        e
+        for e in state.ephemerals[seen:]
+        if e.user == user_id
+        and e.source in (EphemeralSource.COMMAND_RESPONSE, EphemeralSource.SLACKBOT)
+    )
+    return CommandResult(
+        command,
+        reply.status,
+        reply.outcome,
+        error,
+        reply.ack_payload,
+        shown,
+        response_url,
+        trigger_id,
+    )
+
+
+async def click_button(
+    state: SlackState,
+    deliverer: Deliverer,
+    base_url: str,
+    user_id: str,
+    channel: str,
+    message_ts: str,
+    action_id: str,
+) -> InteractionResult:
+    _check_member(state, user_id, channel)
+    message = state.messages.get(channel, message_ts)
+    if message is None:
+        raise ValueError(f"no message {message_ts} in {channel}")
+    found = [
+        (block_id, element)
+        for block_id, element in iter_block_elements(message.blocks or [])
+        if element.get("action_id") == action_id
+    ]
+    if not found:
+        available = sorted(message.button_values())
+        raise ValueError(f"no element with action_id {action_id!r}; buttons: {available}")
+    block_id, element = found[0]
+    trigger_id = state.new_trigger(user_id)
+    response_url = state.new_response_url(base_url, user_id, channel, message_ts=message.ts)
+    payload = payloads.block_actions_payload(
+        state, state.workspace.user(user_id), message, block_id, element, response_url, trigger_id
+    )
+    reply = await deliverer.deliver_once(f"action-{trigger_id}", Kind.INTERACTIVE, payload)
+    return InteractionResult(
+        "block_actions", reply.status, reply.outcome, reply.ack_payload, trigger_id, response_url
+    )
+
+
+async def open_message_shortcut(
+    state: SlackState,
+    deliverer: Deliverer,
+    base_url: str,
+    user_id: str,
+    channel: str,
+    message_ts: str,
+    callback_id: str,
+) -> InteractionResult:
+    _check_member(state, user_id, channel)
+    message = state.messages.get(channel, message_ts)
+    if message is None:
+        raise ValueError(f"no message {message_ts} in {channel}")
+    trigger_id = state.new_trigger(user_id)
+    response_url = state.new_response_url(base_url, user_id, channel)
+    payload = payloads.message_action_payload(
+        state, state.workspace.user(user_id), message, callback_id, response_url, trigger_id
+    )
+    reply = await deliverer.deliver_once(f"shortcut-{trigger_id}", Kind.INTERACTIVE, payload)
+    return InteractionResult(
+        "message_action", reply.status, reply.outcome, reply.ack_payload, trigger_id, response_url
+    )
+
+
+def _state_values(view: View, values: dict[str, dict[str, Any]]) -> JsonDict:
+    """view.state.values: every input of the view, holding the given values (or null)."""
+    elements = {
+        (block_id, element.get("action_id")): element
+        for block_id, element in iter_block_elements(view.blocks)
+        if block_id
+    }
+    for block_id, actions in values.items():
+        for action_id in actions:
+            if (block_id, action_id) not in elements:
+                raise ValueError(
+                    f"view {view.id} has no element {block_id}/{action_id}; "
+                    f"it has {sorted(f'{b}/{a}' for b, a in elements)}"
+                )
+    state: JsonDict = {}
+    for (input_block, input_action), element in elements.items():
+        value = values.get(input_block, {}).get(str(input_action))
+        state.setdefault(input_block, {})[input_action] = payloads.state_value(element, value)
+    return state
+
+
+def _missing_required(view: View, values: dict[str, dict[str, Any]]) -> dict[str, str]:
+    missing: dict[str, str] = {}
+    for block in view.blocks:
+        if block.get("type") != "input" or block.get("optional"):
+            continue
+        block_id = str(block.get("block_id"))
+        action_id = str(block.get("element", {}).get("action_id"))
+        if values.get(block_id, {}).get(action_id) in (None, "", []):
+            missing[block_id] = "This field is required."
+    return missing
+
+
+async def submit_view(
+    state: SlackState,
+    deliverer: Deliverer,
+    user_id: str,
+    view_id: str,
+    values: dict[str, dict[str, Any]],
+) -> InteractionResult:
+    view = state.views.get(view_id)
+    if view is None or view.user != user_id or view.state is not ViewState.OPEN:
+        raise ValueError(f"no open view {view_id} for {user_id}")
+    trigger_id = state.new_trigger(user_id)
+    missing = _missing_required(view, values)
+    if missing:
+        # Slack checks required inputs itself and never contacts the app.
+        view.errors = missing
+        return InteractionResult(
+            "view_submission", None, Outcome.NOT_SENT, None, trigger_id, errors=missing
+        )
+    payload = payloads.view_submission_payload(
+        state, state.workspace.user(user_id), view, _state_values(view, values), trigger_id
+    )
+    view.submissions += 1
+    reply = await deliverer.deliver_once(f"view-{trigger_id}", Kind.INTERACTIVE, payload)
+    response = reply.ack_payload or {}
+    action = response.get("response_action") if reply.ok else None
+    errors: dict[str, str] = {}
+    if reply.ok and action is None:
+        view.state = ViewState.CLOSED
+    elif action == "errors":
+        errors = dict(response.get("errors", {}))
+        view.errors = errors
+    elif action == "update" and isinstance(response.get("view"), dict):
+        view.view = response["view"]
+    elif action == "clear":
+        for other in state.views.values():
+            if other.user == user_id and other.state is ViewState.OPEN:
+                other.state = ViewState.CLOSED
+    elif action == "push" and isinstance(response.get("view"), dict):
+        pushed = View(
+            id=state.ids.next("V"),
+            user=user_id,
+            view=response["view"],
+            hash=view.hash,
+            team_id=view.team_id,
+            app_id=view.app_id,
+            bot_id=view.bot_id,
+            root_view_id=view.root_view_id or view.id,
+            previous_view_id=view.id,
+        )
+        state.views[pushed.id] = pushed
+    return InteractionResult(
+        "view_submission",
+        reply.status,
+        reply.outcome,
+        reply.ack_payload,
+        trigger_id,
+        response_action=action,
+        errors=errors,
+    )

@@ -7,9 +7,14 @@ Any Parlant 3.3 agent can import this module. A handed-off session is:
 * carrying session metadata ``handoff = {"reason": str, "requested_at": ISO-8601 UTC}``.
 
 Other processes (the Slack bridge) rely only on this marking and Parlant's REST API.
+If ``BRIDGE_URL`` is set, the tool also tells the bridge at once (``POST
+<BRIDGE_URL>/parlant/handoff``); that notice is a shortcut, never needed for correctness.
 No ``from __future__ import annotations``: ``@p.tool`` needs real annotations.
 """
 
+import asyncio
+import logging
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +23,14 @@ import aiohttp
 import parlant.sdk as p
 from parlant.core.sessions import SessionId, SessionStore
 
+logger = logging.getLogger(__name__)
+
 HANDOFF_LABEL = "handoff"
 HANDOFF_METADATA_KEY = "handoff"
 MAX_REASON_LENGTH = 2000
+BRIDGE_URL_VARIABLE = "BRIDGE_URL"
+NOTICE_TIMEOUT = aiohttp.ClientTimeout(total=3)
+_notices: set[asyncio.Task[None]] = set()
 
 
 def handoff_record(reason: str, requested_at: datetime | None = None) -> dict[str, str]:
@@ -71,11 +81,35 @@ async def mark_handed_off(store: SessionStore, session_id: str, reason: str) -> 
     return record
 
 
+async def notify_bridge(bridge_url: str, session_id: str) -> None:
+    """Tell the bridge a session was handed off; failures are logged (it reconciles anyway)."""
+    url = f"{bridge_url.rstrip('/')}/parlant/handoff"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=NOTICE_TIMEOUT) as http,
+            http.post(url, json={"session_id": session_id}) as response,
+        ):
+            if response.status >= 300:
+                logger.warning("bridge answered %s to the handoff notice", response.status)
+    except (aiohttp.ClientError, TimeoutError) as error:
+        logger.warning("could not notify the bridge at %s: %s", url, type(error).__name__)
+
+
+def _notify_in_background(session_id: str) -> None:
+    bridge_url = os.environ.get(BRIDGE_URL_VARIABLE, "").strip()
+    if not bridge_url:
+        return
+    task = asyncio.get_running_loop().create_task(notify_bridge(bridge_url, session_id))
+    _notices.add(task)
+    task.add_done_callback(_notices.discard)
+
+
 @p.tool
 async def initiate_human_handoff(context: p.ToolContext, reason: str) -> p.ToolResult:
     """Hand the conversation to a human (Tier-2) agent when the AI cannot adequately help."""
     store: SessionStore = context.plugin_data["container"][SessionStore]
     record = await mark_handed_off(store, context.session_id, reason)
+    _notify_in_background(context.session_id)
     return p.ToolResult(
         data=f"Human handoff initiated because: {record['reason']}",
         control={"mode": "manual"},

@@ -1,0 +1,103 @@
+"""The bridge assembled: clients, store, relays and the Bolt app, started and stopped together."""
+
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_bridge.catch_up import relay_missed_replies
+from slack_bridge.config import BridgeSettings
+from slack_bridge.delivery import OperatorRelay
+from slack_bridge.notices import OperatorNotices
+from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.slack_app import BridgeListeners, build_app
+from slack_bridge.slack_poster import SlackPoster
+from slack_bridge.store import HandoffStore
+from slack_bridge.tasks import TaskGroup
+from slack_bridge.threads import ThreadMirror
+from slack_bridge.users import UserDirectory
+from slack_bridge.watcher import ParlantWatcher
+
+logger = logging.getLogger(__name__)
+
+
+def slack_client(settings: BridgeSettings) -> AsyncWebClient:
+    """slack-sdk's client, obeying ``Retry-After`` and retrying transient failures."""
+    client = AsyncWebClient(
+        token=settings.bot_token.reveal(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        timeout=15,
+    )
+    client.retry_handlers.extend(
+        [
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ]
+    )
+    if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+@dataclass
+class Bridge:
+    settings: BridgeSettings
+    app: AsyncApp
+    client: AsyncWebClient
+    store: HandoffStore
+    mirror: ThreadMirror
+    relay: OperatorRelay
+    watcher: ParlantWatcher
+    tasks: TaskGroup
+    http: aiohttp.ClientSession
+
+    async def start(self) -> None:
+        """Resume what a previous run left, then follow Parlant and Slack."""
+        await self.mirror.load()
+        resumed = await self.relay.resume()
+        if resumed:
+            logger.info("resuming %d undelivered operator message(s)", resumed)
+        self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
+        self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
+        self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
+
+    async def _catch_up_slack(self) -> None:
+        try:
+            await relay_missed_replies(self.client, self.store, self.relay)
+        except Exception:
+            logger.exception("could not read open threads for missed replies")
+
+    async def close(self) -> None:
+        await self.tasks.close()
+        await self.http.close()
+        await self.store.close()
+
+
+async def open_bridge(settings: BridgeSettings) -> Bridge:
+    store = await HandoffStore.open(settings.db_path)
+    tasks = TaskGroup()
+    http = aiohttp.ClientSession()
+    try:
+        client = slack_client(settings)
+        parlant = ParlantClient(settings.parlant_url, http)
+        poster = SlackPoster(client, tasks.spawn)
+        notices = OperatorNotices(client)
+        mirror = ThreadMirror(store, parlant, poster, settings.handoff_channel, tasks.spawn)
+        relay = OperatorRelay(store, parlant, UserDirectory(client), notices, poster, tasks.spawn)
+        listeners = BridgeListeners(settings, store, parlant, relay, mirror, notices)
+        app = build_app(client, settings, listeners)
+        watcher = ParlantWatcher(parlant, mirror, settings.poll_seconds)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await http.close()
+            await store.close()
+        raise
+    return Bridge(settings, app, client, store, mirror, relay, watcher, tasks, http)

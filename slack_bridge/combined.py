@@ -1,0 +1,53 @@
+"""``python -m slack_bridge.combined``: the Parlant agent and the bridge in one process.
+
+For a single machine. The bridge talks to the agent over loopback REST like any other
+deployment (it waits and retries while Parlant starts), so nothing is shared but the loop.
+"""
+
+import asyncio
+import contextlib
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from agent.settings import ConfigError as AgentConfigError
+from agent.settings import load_agent_settings
+from slack_bridge.config import load_bridge_settings
+from slack_bridge.errors import ConfigError
+from slack_bridge.logs import configure_logging
+
+
+def main() -> int:
+    load_dotenv(override=False)
+    environ = dict(os.environ)
+    try:
+        agent_settings = load_agent_settings(environ)
+        host = "127.0.0.1" if agent_settings.host in ("0.0.0.0", "::") else agent_settings.host
+        environ.setdefault("PARLANT_URL", f"http://{host}:{agent_settings.port}")
+        bridge_settings = load_bridge_settings(environ)
+        from agent.nlp import choose_nlp_factory
+        from agent.server import prepare_parlant_home
+
+        prepare_parlant_home(agent_settings)
+        choose_nlp_factory(agent_settings.nlp)
+    except (ConfigError, AgentConfigError) as error:
+        print(f"combined: {error}", file=sys.stderr)
+        return 2
+    configure_logging(bridge_settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_both(agent_settings, bridge_settings))
+    return 0
+
+
+async def _serve_both(agent_settings: object, bridge_settings: object) -> None:
+    from agent.server import serve
+    from slack_bridge.server import run_bridge
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(run_bridge(bridge_settings))  # type: ignore[arg-type]
+        group.create_task(serve(agent_settings))  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

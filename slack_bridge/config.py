@@ -1,0 +1,112 @@
+"""The bridge's settings, read once from the environment (and ``.env``)."""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_bridge.errors import ConfigError
+from slack_bridge.ids import ChannelId
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+class Secret:
+    """A credential that never shows itself in logs, reprs or tracebacks."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    bot_token: Secret
+    signing_secret: Secret
+    app_token: Secret | None
+    handoff_channel: ChannelId
+    slack_api_url: str | None
+    parlant_url: str
+    host: str
+    port: int
+    db_path: Path
+    poll_seconds: float
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
+def _get(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def _number(
+    environ: Mapping[str, str], name: str, default: float, low: float, high: float
+) -> float:
+    raw = _get(environ, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
+    """Build the settings from an environment mapping.
+
+    Raises:
+        ConfigError: settings are missing or invalid; one line names every missing one.
+    """
+    required = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_HANDOFF_CHANNEL")
+    missing = [name for name in required if not _get(environ, name)]
+    if missing:
+        raise ConfigError(f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
+
+    bot_token = _get(environ, "SLACK_BOT_TOKEN")
+    if not bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token (xoxb-...)")
+    app_token = _get(environ, "SLACK_APP_TOKEN") or None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...) or unset")
+    channel = _get(environ, "SLACK_HANDOFF_CHANNEL")
+    if not CHANNEL_ID.match(channel):
+        raise ConfigError(
+            f"SLACK_HANDOFF_CHANNEL must be a channel id like C0123ABCD, got {channel!r}"
+        )
+    api_url = _get(environ, "SLACK_API_URL") or None
+    if api_url is not None and not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+    parlant_url = _get(environ, "PARLANT_URL") or "http://127.0.0.1:8800"
+    if not parlant_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PARLANT_URL must be an http(s) URL, got {parlant_url!r}")
+    log_level = (_get(environ, "BRIDGE_LOG_LEVEL") or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"BRIDGE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+
+    return BridgeSettings(
+        bot_token=Secret(bot_token),
+        signing_secret=Secret(_get(environ, "SLACK_SIGNING_SECRET")),
+        app_token=Secret(app_token) if app_token else None,
+        handoff_channel=ChannelId(channel),
+        slack_api_url=(api_url.rstrip("/") + "/") if api_url else None,
+        parlant_url=parlant_url.rstrip("/"),
+        host=_get(environ, "BRIDGE_HOST") or "127.0.0.1",
+        port=int(_number(environ, "BRIDGE_PORT", 3000, 1, 65535)),
+        db_path=Path(_get(environ, "HANDOFF_DB") or "./handoff.db"),
+        poll_seconds=_number(environ, "BRIDGE_POLL_SECONDS", 2.0, 0.1, 300),
+        log_level=log_level,
+    )

@@ -1,0 +1,64 @@
+"""Which Slack messages the bridge acts on, parsed once from the event payload.
+
+Gate order (cheap to costly): subtype, bots (including this app), top-level posts, then
+the operator's intent from the text prefix: ``!ai `` sends as the AI, ``note:`` keeps a
+private note in the thread, anything else goes to the customer as the operator.
+"""
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bridge.ids import ChannelId, Ts, UserId
+
+RELAYED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+AS_AI_PREFIX = re.compile(r"^\s*!ai\s+", re.IGNORECASE)
+NOTE_PREFIX = re.compile(r"^\s*note:\s*", re.IGNORECASE)
+
+
+class Intent(enum.Enum):
+    REPLY = "reply"
+    AS_AI = "as_ai"
+    NOTE = "note"
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    channel: ChannelId
+    ts: Ts
+    thread_ts: Ts
+    user: UserId
+    text: str
+    intent: Intent
+    file_names: tuple[str, ...] = ()
+
+
+def parse_thread_message(event: Mapping[str, Any]) -> ThreadMessage | None:
+    """A human's reply inside some thread, or ``None`` for anything the bridge ignores."""
+    if event.get("type") != "message" or event.get("subtype") not in RELAYED_SUBTYPES:
+        return None
+    if event.get("bot_id") or event.get("bot_profile") or not event.get("user"):
+        return None
+    ts, thread_ts = event.get("ts"), event.get("thread_ts")
+    if not ts or not thread_ts or thread_ts == ts:
+        return None
+    text = str(event.get("text") or "")
+    intent = Intent.REPLY
+    if AS_AI_PREFIX.match(text):
+        intent, text = Intent.AS_AI, AS_AI_PREFIX.sub("", text, count=1)
+    elif NOTE_PREFIX.match(text):
+        intent, text = Intent.NOTE, NOTE_PREFIX.sub("", text, count=1)
+    files = tuple(
+        str(f.get("name") or "file") for f in event.get("files") or () if isinstance(f, Mapping)
+    )
+    return ThreadMessage(
+        channel=ChannelId(str(event["channel"])),
+        ts=Ts(str(ts)),
+        thread_ts=Ts(str(thread_ts)),
+        user=UserId(str(event["user"])),
+        text=text.strip(),
+        intent=intent,
+        file_names=files,
+    )

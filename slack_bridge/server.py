@@ -1,0 +1,85 @@
+"""Serving the bridge: HTTP mode (``POST /slack/events``) or Socket Mode, plus the agent's
+handoff notice (``POST /parlant/handoff``) and a health check (``GET /healthz``)."""
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+from slack_bridge.bridge import Bridge, open_bridge
+from slack_bridge.config import BridgeSettings
+from slack_bridge.ids import SessionId
+
+logger = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+HANDOFF_NOTICE_PATH = "/parlant/handoff"
+HEALTH_PATH = "/healthz"
+
+
+def web_app(bridge: Bridge) -> web.Application:
+    async def slack_events(request: web.Request) -> web.Response:
+        response = await bridge.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def handoff_notice(request: web.Request) -> web.Response:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            return web.json_response({"ok": False, "error": "invalid_json"}, status=400)
+        session_id = body.get("session_id") if isinstance(body, dict) else None
+        if not isinstance(session_id, str) or not session_id.strip():
+            return web.json_response({"ok": False, "error": "session_id_required"}, status=400)
+        bridge.mirror.request_check(SessionId(session_id.strip()))
+        return web.json_response({"ok": True}, status=202)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "ok": True,
+                "mode": "socket" if bridge.settings.socket_mode else "http",
+                "push_stream": bridge.watcher.streaming,
+                "open_threads": len(bridge.mirror.active_sessions),
+            }
+        )
+
+    app = web.Application(client_max_size=1024 * 1024)
+    if not bridge.settings.socket_mode:
+        app.router.add_post(SLACK_EVENTS_PATH, slack_events)
+    app.router.add_post(HANDOFF_NOTICE_PATH, handoff_notice)
+    app.router.add_get(HEALTH_PATH, health)
+    return app
+
+
+async def run_bridge(settings: BridgeSettings) -> None:
+    """Run until cancelled; everything started here is stopped on the way out."""
+    bridge = await open_bridge(settings)
+    runner: web.AppRunner | None = None
+    socket_mode: AsyncSocketModeHandler | None = None
+    try:
+        runner = web.AppRunner(web_app(bridge), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        if settings.app_token is not None:
+            socket_mode = AsyncSocketModeHandler(bridge.app, settings.app_token.reveal())
+            await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        await bridge.start()
+        mode = "Socket Mode" if socket_mode else f"HTTP mode at {SLACK_EVENTS_PATH}"
+        logger.info(
+            "bridge ready on http://%s:%s (%s), channel %s, Parlant %s",
+            settings.host,
+            settings.port,
+            mode,
+            settings.handoff_channel,
+            settings.parlant_url,
+        )
+        await asyncio.Event().wait()
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()  # type: ignore[no-untyped-call]
+        if runner is not None:
+            await runner.cleanup()
+        await bridge.close()

@@ -1,0 +1,311 @@
+"""The bridge's memory, in SQLite (aiosqlite): what must survive a restart.
+
+* ``conversations``: Parlant session ↔ Slack thread, its short reference, the offset of
+  the next session event to mirror into the thread, and whether it is handed off now.
+* ``slack_messages``: every operator message taken from a thread or a command, keyed by
+  its Slack id, with its delivery state — the guard against Slack's retries, duplicate
+  deliveries and the start-up catch-up relaying anything twice.
+* ``bridge_events``: the Parlant events the bridge created, never mirrored back.
+* ``operator_activity``: the thread each operator replied in most recently.
+"""
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from slack_bridge.ids import ChannelId, EventId, SessionId, Ts, UserId, short_ref
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS conversations (
+        session_id TEXT PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,
+        customer_name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        channel TEXT,
+        thread_ts TEXT,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        opened_at REAL NOT NULL
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS conversations_thread ON conversations (channel, thread_ts)",
+    """CREATE TABLE IF NOT EXISTS slack_messages (
+        channel TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        as_ai INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        event_id TEXT,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (channel, ts)
+    )""",
+    "CREATE INDEX IF NOT EXISTS slack_messages_state ON slack_messages (state, received_at)",
+    """CREATE TABLE IF NOT EXISTS bridge_events (
+        event_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS operator_activity (
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (user_id, session_id)
+    )""",
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    session_id: SessionId
+    ref: str
+    customer_name: str
+    reason: str
+    requested_at: str
+    channel: ChannelId | None
+    thread_ts: Ts | None
+    cursor: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class OperatorMessage:
+    """An operator's message bound for a customer, as stored until Parlant has it."""
+
+    channel: ChannelId
+    ts: Ts
+    session_id: SessionId
+    user_id: UserId
+    as_ai: bool
+    text: str
+    origin: str
+    """``thread`` (a reply in the thread) or ``command`` (``/as-ai``, the modal)."""
+
+
+def _conversation(row: Sequence[Any]) -> Conversation:
+    return Conversation(
+        session_id=SessionId(row[0]),
+        ref=row[1],
+        customer_name=row[2],
+        reason=row[3],
+        requested_at=row[4],
+        channel=ChannelId(row[5]) if row[5] else None,
+        thread_ts=Ts(row[6]) if row[6] else None,
+        cursor=int(row[7]),
+        active=bool(row[8]),
+    )
+
+
+_CONVERSATION_COLUMNS = (
+    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor, active"
+)
+_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin"
+
+
+def _message(row: Sequence[Any]) -> OperatorMessage:
+    return OperatorMessage(
+        channel=ChannelId(row[0]),
+        ts=Ts(row[1]),
+        session_id=SessionId(row[2]),
+        user_id=UserId(row[3]),
+        as_ai=bool(row[4]),
+        text=row[5],
+        origin=row[6],
+    )
+
+
+class HandoffStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    @classmethod
+    async def open(cls, path: Path | str) -> "HandoffStore":
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path))
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        for statement in SCHEMA:
+            await db.execute(statement)
+        await db.commit()
+        return cls(db)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _one(self, sql: str, *args: object) -> Sequence[Any] | None:
+        async with self._db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, *args: object) -> list[Sequence[Any]]:
+        async with self._db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, *args: object) -> int:
+        async with self._db.execute(sql, args) as cursor:
+            changed = cursor.rowcount
+        await self._db.commit()
+        return changed
+
+    # ---- conversations -------------------------------------------------------------
+
+    async def conversation(self, session_id: SessionId) -> Conversation | None:
+        row = await self._one(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE session_id = ?", session_id
+        )
+        return _conversation(row) if row else None
+
+    async def conversation_by_ref(self, ref: str) -> Conversation | None:
+        row = await self._one(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE ref = ?", ref
+        )
+        return _conversation(row) if row else None
+
+    async def conversation_by_thread(
+        self, channel: ChannelId, thread_ts: Ts
+    ) -> Conversation | None:
+        row = await self._one(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
+            " WHERE channel = ? AND thread_ts = ?",
+            channel,
+            thread_ts,
+        )
+        return _conversation(row) if row else None
+
+    async def conversations(self, *, active_only: bool = False) -> list[Conversation]:
+        where = "WHERE active = 1" if active_only else ""
+        rows = await self._all(
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations {where} ORDER BY opened_at"
+        )
+        return [_conversation(row) for row in rows]
+
+    async def create_conversation(
+        self, session_id: SessionId, customer_name: str, reason: str, requested_at: str
+    ) -> Conversation:
+        """A new, active conversation with a reference no other session has."""
+        for length in range(4, 9):
+            ref = short_ref(session_id, length)
+            if await self._one("SELECT 1 FROM conversations WHERE ref = ?", ref) is None:
+                break
+        await self._write(
+            "INSERT INTO conversations (session_id, ref, customer_name, reason, requested_at,"
+            " opened_at) VALUES (?, ?, ?, ?, ?, ?)",
+            session_id,
+            ref,
+            customer_name,
+            reason,
+            requested_at,
+            time.time(),
+        )
+        created = await self.conversation(session_id)
+        assert created is not None
+        return created
+
+    async def set_thread(self, session_id: SessionId, channel: ChannelId, thread_ts: Ts) -> None:
+        await self._write(
+            "UPDATE conversations SET channel = ?, thread_ts = ? WHERE session_id = ?",
+            channel,
+            thread_ts,
+            session_id,
+        )
+
+    async def set_cursor(self, session_id: SessionId, cursor: int) -> None:
+        await self._write(
+            "UPDATE conversations SET cursor = MAX(cursor, ?) WHERE session_id = ?",
+            cursor,
+            session_id,
+        )
+
+    async def reactivate(self, session_id: SessionId, reason: str, requested_at: str) -> None:
+        await self._write(
+            "UPDATE conversations SET active = 1, reason = ?, requested_at = ?"
+            " WHERE session_id = ?",
+            reason,
+            requested_at,
+            session_id,
+        )
+
+    async def deactivate(self, session_id: SessionId) -> None:
+        await self._write("UPDATE conversations SET active = 0 WHERE session_id = ?", session_id)
+
+    # ---- operator messages -----------------------------------------------------------
+
+    async def take_operator_message(self, message: OperatorMessage) -> bool:
+        """Remember a message to deliver; ``False`` if it was taken before (a duplicate)."""
+        changed = await self._write(
+            f"INSERT OR IGNORE INTO slack_messages ({_MESSAGE_COLUMNS}, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            message.channel,
+            message.ts,
+            message.session_id,
+            message.user_id,
+            int(message.as_ai),
+            message.text,
+            message.origin,
+            time.time(),
+        )
+        return changed == 1
+
+    async def known_slack_messages(self, channel: ChannelId, ts: Sequence[Ts]) -> set[Ts]:
+        if not ts:
+            return set()
+        marks = ", ".join("?" for _ in ts)
+        rows = await self._all(
+            f"SELECT ts FROM slack_messages WHERE channel = ? AND ts IN ({marks})", channel, *ts
+        )
+        return {Ts(row[0]) for row in rows}
+
+    async def pending_operator_messages(self) -> list[OperatorMessage]:
+        rows = await self._all(
+            f"SELECT {_MESSAGE_COLUMNS} FROM slack_messages WHERE state = 'pending'"
+            " ORDER BY received_at, ts"
+        )
+        return [_message(row) for row in rows]
+
+    async def mark_delivered(self, message: OperatorMessage, event_id: EventId) -> None:
+        await self._db.execute(
+            "UPDATE slack_messages SET state = 'delivered', event_id = ?"
+            " WHERE channel = ? AND ts = ?",
+            (event_id, message.channel, message.ts),
+        )
+        await self._db.execute(
+            "INSERT OR IGNORE INTO bridge_events (event_id, session_id) VALUES (?, ?)",
+            (event_id, message.session_id),
+        )
+        await self._db.commit()
+
+    async def mark_dropped(self, message: OperatorMessage, why: str) -> None:
+        await self._write(
+            "UPDATE slack_messages SET state = ? WHERE channel = ? AND ts = ?",
+            f"dropped: {why}",
+            message.channel,
+            message.ts,
+        )
+
+    async def created_by_bridge(self, event_id: EventId) -> bool:
+        return (
+            await self._one("SELECT 1 FROM bridge_events WHERE event_id = ?", event_id) is not None
+        )
+
+    # ---- operators -------------------------------------------------------------------
+
+    async def note_operator_activity(self, user_id: UserId, session_id: SessionId) -> None:
+        await self._write(
+            "INSERT INTO operator_activity (user_id, session_id, at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id, session_id) DO UPDATE SET at = excluded.at",
+            user_id,
+            session_id,
+            time.time(),
+        )
+
+    async def sessions_of_operator(self, user_id: UserId) -> list[SessionId]:
+        """The sessions whose threads the operator replied in, most recent first."""
+        rows = await self._all(
+            "SELECT session_id FROM operator_activity WHERE user_id = ? ORDER BY at DESC", user_id
+        )
+        return [SessionId(row[0]) for row in rows]

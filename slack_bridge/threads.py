@@ -1,0 +1,295 @@
+"""Parlant → Slack: one thread per handed-off session, and its messages mirrored in order.
+
+Each session has at most one worker at a time, so everything about one thread happens in
+order: opening it (root message, then the conversation so far), mirroring new events,
+noting a hand-back or a second handoff. The stored cursor (offset of the next event to
+mirror) moves only once Slack has taken a post, so a restart resumes without loss; posts
+are submitted ahead of confirmation so a backlog can go out combined.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bridge.errors import ParlantUnavailable
+from slack_bridge.formatting import HandoffSummary, Line, escape, root_message, transcript
+from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
+from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
+from slack_bridge.slack_poster import Post, SlackPoster, line_post
+from slack_bridge.store import Conversation, HandoffStore
+
+logger = logging.getLogger(__name__)
+
+BRIDGE_METADATA_KEY = "slack_ts"
+"""Set on every Parlant event the bridge creates: such events are never mirrored back."""
+
+ICONS = {
+    EventSource.CUSTOMER: ":bust_in_silhouette:",
+    EventSource.CUSTOMER_UI: ":bust_in_silhouette:",
+    EventSource.AI_AGENT: ":robot_face:",
+    EventSource.AS_AI: ":robot_face:",
+    EventSource.HUMAN_AGENT: ":headphones:",
+}
+RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+CONCURRENT_READS = 8
+"""REST catch-up reads in flight at once, so polling many sessions never floods Parlant."""
+
+
+def author_of(event: ParlantEvent, customer_name: str) -> str | None:
+    """Who the thread shows as the speaker of an event (``None``: not shown)."""
+    operator = event.participant_name or "an operator"
+    match event.source:
+        case EventSource.CUSTOMER | EventSource.CUSTOMER_UI:
+            return f"{customer_name} (customer)"
+        case EventSource.AI_AGENT:
+            return "AI agent"
+        case EventSource.HUMAN_AGENT:
+            return f"{event.participant_name or 'Operator'} (operator)"
+        case EventSource.AS_AI:
+            return f"AI agent (sent by {operator})"
+        case _:
+            return None
+
+
+def from_bridge(event: ParlantEvent) -> bool:
+    return BRIDGE_METADATA_KEY in event.metadata
+
+
+@dataclass
+class _Work:
+    """What is waiting to be done for one session."""
+
+    check: bool = False
+    catch_up: bool = False
+    events: list[ParlantEvent] = field(default_factory=list)
+    next_offset: int | None = None
+    """First offset not yet handed to Slack (ahead of the stored cursor while posts wait)."""
+    running: bool = False
+
+
+class ThreadMirror:
+    def __init__(
+        self,
+        store: HandoffStore,
+        parlant: ParlantClient,
+        poster: SlackPoster,
+        channel: ChannelId,
+        spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
+    ) -> None:
+        self._store = store
+        self._parlant = parlant
+        self._poster = poster
+        self._channel = channel
+        self._spawn = spawn
+        self._work: dict[SessionId, _Work] = {}
+        self._active: set[SessionId] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._reads = asyncio.Semaphore(CONCURRENT_READS)
+
+    async def load(self) -> None:
+        """Remember which sessions have open threads (at start-up)."""
+        self._active = {c.session_id for c in await self._store.conversations(active_only=True)}
+
+    @property
+    def active_sessions(self) -> frozenset[SessionId]:
+        return frozenset(self._active)
+
+    # ---- requests (never block; the session's worker does the work) -----------------
+
+    def request_check(self, session_id: SessionId) -> None:
+        """Look at the session's handoff marking: open, reopen or close its thread."""
+        self._kick(session_id).check = True
+        self._start(session_id)
+
+    def request_catch_up(self, session_id: SessionId) -> None:
+        """Read the session's events from the cursor over REST and mirror what is new."""
+        self._kick(session_id).catch_up = True
+        self._start(session_id)
+
+    def add_event(self, event: ParlantEvent) -> None:
+        """An event pushed by the agent's stream."""
+        work = self._work.get(event.session_id)
+        if event.session_id not in self._active and (work is None or not work.running):
+            return
+        self._kick(event.session_id).events.append(event)
+        self._start(event.session_id)
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
+
+    def _kick(self, session_id: SessionId) -> _Work:
+        return self._work.setdefault(session_id, _Work())
+
+    def _start(self, session_id: SessionId) -> None:
+        work = self._work[session_id]
+        if not work.running:
+            work.running = True
+            self._idle.clear()
+            self._spawn(self._run(session_id, work), f"thread-{session_id}")
+
+    # ---- the per-session worker ------------------------------------------------------
+
+    async def _run(self, session_id: SessionId, work: _Work) -> None:
+        failures = 0
+        try:
+            while work.check or work.catch_up or work.events:
+                try:
+                    await self._round(session_id, work)
+                    failures = 0
+                except ParlantUnavailable as error:
+                    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
+                    failures += 1
+                    logger.warning("session %s: %s; retrying in %ss", session_id, error, delay)
+                    work.catch_up = True
+                    await asyncio.sleep(delay)
+        finally:
+            work.running = False
+            if not any(w.running for w in self._work.values()):
+                self._idle.set()
+
+    async def _round(self, session_id: SessionId, work: _Work) -> None:
+        if work.check:
+            work.check = False
+            try:
+                await self._check(session_id, work)
+            except ParlantUnavailable:
+                work.check = True
+                raise
+        if work.catch_up:
+            work.catch_up = False
+            await self._catch_up(session_id, work)
+        if work.events:
+            events, work.events = work.events, []
+            await self._mirror(session_id, work, events)
+
+    async def _check(self, session_id: SessionId, work: _Work) -> None:
+        session = await self._parlant.session(session_id)
+        conversation = await self._store.conversation(session_id)
+        if session is not None and session.handed_off:
+            if conversation is None:
+                await self._open(session, work)
+            elif not conversation.active:
+                await self._reopen(session, conversation, work)
+            elif conversation.thread_ts is None:
+                await self._post_root(conversation)
+        elif conversation is not None and conversation.active:
+            if session is not None:
+                await self._catch_up(session_id, work)
+            await self._close(conversation, deleted=session is None)
+
+    async def _open(self, session: ParlantSession, work: _Work) -> None:
+        assert session.handoff is not None
+        name = await self._parlant.customer_name(session.customer_id)
+        conversation = await self._store.create_conversation(
+            session.id, name, session.handoff.reason, session.handoff.requested_at.isoformat()
+        )
+        self._active.add(session.id)
+        thread_ts = await self._post_root(conversation)
+        if thread_ts is None:
+            return
+        events = await self._parlant.events(session.id, 0)
+        lines = [line for event in events if (line := self._line(event, name)) is not None]
+        for piece in transcript(lines):
+            await self._poster.post(self._channel, thread_ts, Post(text=piece))
+        cursor = events[-1].offset + 1 if events else 0
+        await self._store.set_cursor(session.id, cursor)
+        work.next_offset = cursor
+        logger.info(
+            "session %s handed off: thread %s (%s)", session.id, thread_ts, conversation.ref
+        )
+
+    async def _post_root(self, conversation: Conversation) -> Ts | None:
+        summary = HandoffSummary(
+            session_id=conversation.session_id,
+            ref=conversation.ref,
+            customer_name=conversation.customer_name,
+            reason=conversation.reason,
+            requested_at=conversation.requested_at,
+        )
+        text, blocks = root_message(summary)
+        thread_ts = await self._poster.post(self._channel, None, Post(text=text, blocks=blocks))
+        if thread_ts is None:
+            logger.error("Slack refused the root message of %s", conversation.session_id)
+            return None
+        await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
+        return thread_ts
+
+    async def _reopen(
+        self, session: ParlantSession, conversation: Conversation, work: _Work
+    ) -> None:
+        assert session.handoff is not None
+        await self._store.reactivate(
+            session.id, session.handoff.reason, session.handoff.requested_at.isoformat()
+        )
+        self._active.add(session.id)
+        if conversation.thread_ts is None:
+            await self._post_root(conversation)
+        else:
+            notice = f":repeat: *Handed off again* — {escape(session.handoff.reason)}"
+            await self._poster.post(
+                self._channel, conversation.thread_ts, Post(text=notice, broadcast=True)
+            )
+        work.next_offset = None
+        await self._catch_up(session.id, work)
+        logger.info("session %s handed off again (%s)", session.id, conversation.ref)
+
+    async def _close(self, conversation: Conversation, *, deleted: bool) -> None:
+        await self._store.deactivate(conversation.session_id)
+        self._active.discard(conversation.session_id)
+        if conversation.thread_ts is not None:
+            notice = (
+                ":wastebasket: The Parlant session was deleted."
+                if deleted
+                else ":leftwards_arrow_with_hook: *Returned to the AI* — it answers the"
+                " customer's next message. Replies here no longer reach the customer."
+            )
+            await self._poster.post(self._channel, conversation.thread_ts, Post(text=notice))
+        logger.info("session %s returned to the AI (%s)", conversation.session_id, conversation.ref)
+
+    async def _catch_up(self, session_id: SessionId, work: _Work) -> None:
+        conversation = await self._store.conversation(session_id)
+        if conversation is None or conversation.thread_ts is None:
+            return
+        start = work.next_offset if work.next_offset is not None else conversation.cursor
+        async with self._reads:
+            events = await self._parlant.events(session_id, start)
+        await self._mirror(session_id, work, events)
+
+    async def _mirror(
+        self, session_id: SessionId, work: _Work, events: Iterable[ParlantEvent]
+    ) -> None:
+        conversation = await self._store.conversation(session_id)
+        if conversation is None or not conversation.active or conversation.thread_ts is None:
+            return
+        if work.next_offset is None:
+            work.next_offset = conversation.cursor
+        waiting: list[tuple[int, asyncio.Future[Ts | None]]] = []
+        for event in sorted({e.offset: e for e in events}.values(), key=lambda e: e.offset):
+            if event.offset < work.next_offset:
+                continue
+            line = await self._line_to_mirror(event, conversation.customer_name)
+            if line is not None:
+                post = line_post(line, ICONS.get(event.source))
+                waiting.append(
+                    (event.offset, self._poster.submit(self._channel, conversation.thread_ts, post))
+                )
+            work.next_offset = event.offset + 1
+        for offset, posted in waiting:
+            await posted
+            await self._store.set_cursor(session_id, offset + 1)
+        await self._store.set_cursor(session_id, work.next_offset)
+
+    async def _line_to_mirror(self, event: ParlantEvent, customer_name: str) -> Line | None:
+        if from_bridge(event) or await self._store.created_by_bridge(event.id):
+            return None
+        return self._line(event, customer_name)
+
+    @staticmethod
+    def _line(event: ParlantEvent, customer_name: str) -> Line | None:
+        if event.kind != EventKind.MESSAGE or not event.message.strip():
+            return None
+        author = author_of(event, customer_name)
+        return Line(author=author, text=event.message) if author else None

@@ -1,0 +1,88 @@
+"""Parlant → Slack: the thread a handoff opens and the messages mirrored into it."""
+
+import re
+
+from parlant.client import AsyncParlantClient
+
+from slack_bridge.ids import short_ref
+from tests.bridge.helpers import bot_replies, hand_off, replies, wait_for_thread_text
+from tests.slack_emulator.emulator import SlackEmulator
+from tests.support.bridge import BridgeProcess
+
+
+async def test_a_handoff_opens_a_thread_with_the_conversation_so_far(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(
+        slack_emulator,
+        customers,
+        "Maria Lopez",
+        before=("What does my policy cover?",),
+        request="Please get me a human agent",
+    )
+    root = handoff.root
+    blocks = str(root.blocks)
+    assert "Maria Lopez" in root.text and "Please get me a human agent" in root.text
+    assert short_ref(handoff.chat.session_id) in root.text
+    assert handoff.chat.session_id in blocks and "Please get me a human agent" in blocks
+    assert root.thread_ts is None
+
+    transcript = await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
+    assert "*Maria Lopez (customer):* What does my policy cover?" in transcript.text
+    assert "*AI agent:*" in transcript.text
+    assert transcript.text.index("What does my policy cover?") < transcript.text.index(
+        "Please get me a human agent"
+    )
+    print(f"customer request -> root message: {handoff.seconds_to_root:.3f}s")
+
+
+async def test_later_messages_appear_once_in_order_and_attributed(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers, "Sam Reed")
+    await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
+    for text in ("first", "second", "third"):
+        await handoff.chat.say(text)
+    await customers.sessions.create_event(
+        handoff.chat.session_id,
+        kind="message",
+        source="human_agent",
+        message="Hello from the web console",
+        participant={"id": "op-7", "display_name": "Olga"},
+    )
+    await wait_for_thread_text(slack_emulator, handoff, "Hello from the web console")
+
+    lines: list[tuple[str, str]] = []
+    for message in bot_replies(slack_emulator, handoff)[1:]:
+        assert message.unfurl_links is False and message.unfurl_media is False
+        for line in message.text.splitlines():
+            match = re.match(r"^\*(.+?):\* (.*)$", line)
+            lines.append(match.groups() if match else (message.username or "", line))
+    acknowledgement = "A person will reply here shortly."
+    everything = "\n".join(m.text for m in bot_replies(slack_emulator, handoff))
+    assert everything.count(acknowledgement) == 1
+    lines = [line for line in lines if acknowledgement not in line[1]]
+    assert lines == [
+        ("Sam Reed (customer)", "first"),
+        ("Sam Reed (customer)", "second"),
+        ("Sam Reed (customer)", "third"),
+        ("Olga (operator)", "Hello from the web console"),
+    ]
+
+
+async def test_customer_text_is_inert_in_slack(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers, "<!everyone> Mallory & co")
+    attack = "<!channel> <@U1> <https://evil.example|bank> & more"
+    await handoff.chat.say(attack)
+    shown = await wait_for_thread_text(slack_emulator, handoff, "evil.example")
+
+    assert "&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil.example|bank&gt; &amp; more" in shown.text
+    everything = [handoff.root.text, str(handoff.root.blocks)] + [
+        m.text for m in replies(slack_emulator, handoff)
+    ]
+    for text in everything:
+        assert "<!channel>" not in text and "<!everyone>" not in text
+        assert "<@U1>" not in text and "<https://evil.example" not in text
+    assert "&lt;!everyone&gt; Mallory &amp; co" in handoff.root.text

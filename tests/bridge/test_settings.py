@@ -1,0 +1,40 @@
+"""Starting the bridge with bad settings: one line naming them, a non-zero exit."""
+
+import subprocess
+import sys
+
+from tests.support.processes import REPO_ROOT, clean_env
+
+
+def run_bridge(**settings: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "slack_bridge"],
+        env=clean_env(**settings),
+        cwd=REPO_ROOT / "tests",  # no .env here
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_missing_settings_are_named_on_one_line() -> None:
+    result = run_bridge(SLACK_SIGNING_SECRET="s3cret")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "slack_bridge: missing settings: SLACK_BOT_TOKEN, SLACK_HANDOFF_CHANNEL"
+    ]
+
+
+def test_a_wrong_token_kind_is_refused_without_echoing_it() -> None:
+    result = run_bridge(
+        SLACK_BOT_TOKEN="xoxp-user-token-secret",
+        SLACK_SIGNING_SECRET="s3cret",
+        SLACK_HANDOFF_CHANNEL="C0HANDOFF",
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "slack_bridge: SLACK_BOT_TOKEN must be a bot token (xoxb-...)"
+    ]
+    assert "secret" not in result.stderr

@@ -1,0 +1,52 @@
+"""The main path over Socket Mode: no public URL, events over the emulator's websocket."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from parlant.client import AsyncParlantClient
+
+from slack_bridge.ids import short_ref
+from tests.bridge.helpers import hand_off, operator_messages, wait_for_thread_text
+from tests.slack_emulator import ids
+from tests.slack_emulator.emulator import SlackEmulator
+from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
+from tests.support.processes import AgentServer
+
+
+@pytest_asyncio.fixture
+async def socket_bridge(
+    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
+) -> AsyncIterator[BridgeProcess]:
+    process = BridgeProcess(slack_emulator, bridge_agent.url, tmp_path / "bridge", socket_mode=True)
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+async def test_handoff_reply_and_as_ai_over_socket_mode(
+    socket_bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers, "Ana Silva")
+    await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
+
+    await slack_emulator.post_message(
+        ids.BOB, HANDOFF_CHANNEL, "Hi Ana, Bob here.", thread_ts=handoff.thread_ts
+    )
+    await operator_messages(handoff.chat, 1)
+    answer = await slack_emulator.run_slash_command(
+        ids.BOB, HANDOFF_CHANNEL, "/as-ai", f"{short_ref(handoff.chat.session_id)} Done!"
+    )
+    assert "Sending as the AI" in str(answer)
+    events = await operator_messages(handoff.chat, 2)
+    assert [(e.source, e.data["message"]) for e in events] == [
+        ("human_agent", "Hi Ana, Bob here."),
+        ("human_agent_on_behalf_of_ai_agent", "Done!"),
+    ]
+    assert events[0].data["participant"] == {"id": ids.BOB, "display_name": "bob"}
+
+    await handoff.chat.say("Great, thank you")
+    await wait_for_thread_text(slack_emulator, handoff, "Great, thank you")
+    assert all(d.delivered for d in slack_emulator.deliveries)

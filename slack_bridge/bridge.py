@@ -88,7 +88,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
     try:
         client = slack_client(settings)
         parlant = ParlantClient(settings.parlant_url, http)
-        poster = SlackPoster(client, tasks.spawn)
+        poster = SlackPoster(client, tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
         mirror = ThreadMirror(store, parlant, poster, settings.handoff_channel, tasks.spawn)
         relay = OperatorRelay(store, parlant, UserDirectory(client), notices, poster, tasks.spawn)

@@ -11,9 +11,9 @@ import sys
 
 from dotenv import load_dotenv
 
+from agent.settings import AgentSettings, load_agent_settings
 from agent.settings import ConfigError as AgentConfigError
-from agent.settings import load_agent_settings
-from slack_bridge.config import load_bridge_settings
+from slack_bridge.config import BridgeSettings, load_bridge_settings
 from slack_bridge.errors import ConfigError
 from slack_bridge.logs import configure_logging
 
@@ -26,6 +26,8 @@ def main() -> int:
         host = "127.0.0.1" if agent_settings.host in ("0.0.0.0", "::") else agent_settings.host
         environ.setdefault("PARLANT_URL", f"http://{host}:{agent_settings.port}")
         bridge_settings = load_bridge_settings(environ)
+        # The handoff tool reads BRIDGE_URL from the environment when it runs.
+        os.environ.setdefault("BRIDGE_URL", f"http://{bridge_settings.host}:{bridge_settings.port}")
         from agent.nlp import choose_nlp_factory
         from agent.server import prepare_parlant_home
 
@@ -40,13 +42,13 @@ def main() -> int:
     return 0
 
 
-async def _serve_both(agent_settings: object, bridge_settings: object) -> None:
+async def _serve_both(agent_settings: AgentSettings, bridge_settings: BridgeSettings) -> None:
     from agent.server import serve
     from slack_bridge.server import run_bridge
 
     async with asyncio.TaskGroup() as group:
-        group.create_task(run_bridge(bridge_settings))  # type: ignore[arg-type]
-        group.create_task(serve(agent_settings))  # type: ignore[arg-type]
+        group.create_task(run_bridge(bridge_settings))
+        group.create_task(serve(agent_settings))
 
 
 if __name__ == "__main__":

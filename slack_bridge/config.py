@@ -39,6 +39,7 @@ class BridgeSettings:
     port: int
     db_path: Path
     poll_seconds: float
+    posts_per_second: float
     log_level: str
 
     @property
@@ -108,5 +109,6 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         port=int(_number(environ, "BRIDGE_PORT", 3000, 1, 65535)),
         db_path=Path(_get(environ, "HANDOFF_DB") or "./handoff.db"),
         poll_seconds=_number(environ, "BRIDGE_POLL_SECONDS", 2.0, 0.1, 300),
+        posts_per_second=_number(environ, "SLACK_POSTS_PER_SECOND", 1.0, 0.1, 100),
         log_level=log_level,
     )

@@ -7,6 +7,9 @@ from parlant.client import AsyncParlantClient
 
 from tests.support.processes import AgentServer
 
+# The Slack emulator's fixtures (``slack_emulator``, ``slack_client``) for every test.
+pytest_plugins = ["tests.slack_emulator.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:

@@ -11,8 +11,6 @@ from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import BridgeProcess
 from tests.support.processes import AgentServer
 
-pytest_plugins = ["tests.slack_emulator.fixtures"]
-
 
 @pytest.fixture(scope="module")
 def bridge_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:

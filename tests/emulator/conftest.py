@@ -12,12 +12,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.slack_emulator import SlackEmulator, serve
-from tests.slack_emulator import fixtures as emulator_fixtures
-
-# pytest_plugins is only honoured in the top-level conftest, so the fixtures are re-exported.
-pytest_configure = emulator_fixtures.pytest_configure
-slack_emulator = emulator_fixtures.slack_emulator
-slack_client = emulator_fixtures.slack_client
 
 EVENTS_PATH = "/slack/events"
 

@@ -120,3 +120,21 @@ async def test_a_restarted_bridge_neither_loses_nor_repeats(
     assert sum("A person will reply" in line for line in lines) == 1
     assert len([m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.bot_id]) == 1
     assert len(await operator_messages(handoff.chat, 2)) == 2
+
+
+async def test_a_slack_outage_delays_posts_without_losing_or_repeating_them(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers)
+    await wait_for_thread_text(slack_emulator, handoff, "A person will reply")
+    with slack_emulator.outage():
+        await handoff.chat.say("During the outage 1")
+        await handoff.chat.say("During the outage 2")
+        await asyncio.sleep(2.0)
+        assert "During the outage 1" not in thread_lines(slack_emulator, handoff.thread_ts)
+    await wait_for_thread_text(slack_emulator, handoff, "During the outage 2", timeout=30)
+    await asyncio.sleep(1.0)
+    lines = [line for line in thread_lines(slack_emulator, handoff.thread_ts) if "outage" in line]
+    assert lines == ["During the outage 1", "During the outage 2"]
+    secrets = (slack_emulator.bot_token, slack_emulator.signing_secret)
+    assert not any(secret in bridge.log() for secret in secrets)

@@ -90,7 +90,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         parlant = ParlantClient(settings.parlant_url, http)
         poster = SlackPoster(client, tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
-        mirror = ThreadMirror(store, parlant, poster, settings.handoff_channel, tasks.spawn)
+        mirror = ThreadMirror(store, parlant, poster, client, settings.handoff_channel, tasks.spawn)
         relay = OperatorRelay(store, parlant, UserDirectory(client), notices, poster, tasks.spawn)
         listeners = BridgeListeners(settings, store, parlant, relay, mirror, notices)
         app = build_app(client, settings, listeners)

@@ -121,11 +121,16 @@ def _slack_date(iso: str) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def root_message(summary: HandoffSummary) -> tuple[str, list[Block]]:
-    """The thread's opening message: fallback text and blocks."""
+def root_message(summary: HandoffSummary, *, returned: bool = False) -> tuple[str, list[Block]]:
+    """The thread's opening message: fallback text and blocks.
+
+    Once the session is ``returned`` to the AI, the buttons give way to a status line.
+    """
     name = escape(summary.customer_name)
     reason = escape(summary.reason)
     fallback = f"Handoff {summary.ref}: {name} — {clip(reason, 300)}"
+    if returned:
+        fallback = f"{fallback} (returned to the AI)"
     blocks: list[Block] = [
         HeaderBlock(
             text=PlainTextObject(
@@ -141,25 +146,6 @@ def root_message(summary: HandoffSummary) -> tuple[str, list[Block]]:
             ]
         ),
         SectionBlock(text=MarkdownTextObject(text=f"*Reason*\n{clip(reason, SECTION_CHARS)}")),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Reply as AI", action_id=REPLY_AS_AI_ACTION, value=summary.session_id
-                ),
-                ButtonElement(
-                    text="Hand back to AI",
-                    action_id=HAND_BACK_ACTION,
-                    value=summary.session_id,
-                    style="danger",
-                    confirm=ConfirmObject(
-                        title="Hand back to the AI?",
-                        text="The AI will answer the customer's next message.",
-                        confirm="Hand back",
-                        deny="Cancel",
-                    ),
-                ),
-            ]
-        ),
         ContextBlock(
             elements=[
                 MarkdownTextObject(
@@ -170,7 +156,41 @@ def root_message(summary: HandoffSummary) -> tuple[str, list[Block]]:
             ]
         ),
     ]
+    blocks.insert(3, _returned_status() if returned else _actions(summary))
     return fallback, blocks
+
+
+def _returned_status() -> Block:
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=":leftwards_arrow_with_hook: *Returned to the AI.* Replies here no longer"
+                " reach the customer."
+            )
+        ]
+    )
+
+
+def _actions(summary: HandoffSummary) -> Block:
+    return ActionsBlock(
+        elements=[
+            ButtonElement(
+                text="Reply as AI", action_id=REPLY_AS_AI_ACTION, value=summary.session_id
+            ),
+            ButtonElement(
+                text="Hand back to AI",
+                action_id=HAND_BACK_ACTION,
+                value=summary.session_id,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Hand back to the AI?",
+                    text="The AI will answer the customer's next message.",
+                    confirm="Hand back",
+                    deny="Cancel",
+                ),
+            ),
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,9 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from slack_bridge.errors import ParlantUnavailable
 from slack_bridge.formatting import HandoffSummary, Line, escape, root_message, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
@@ -53,6 +56,16 @@ def author_of(event: ParlantEvent, customer_name: str) -> str | None:
             return None
 
 
+def _summary(conversation: Conversation) -> HandoffSummary:
+    return HandoffSummary(
+        session_id=conversation.session_id,
+        ref=conversation.ref,
+        customer_name=conversation.customer_name,
+        reason=conversation.reason,
+        requested_at=conversation.requested_at,
+    )
+
+
 def from_bridge(event: ParlantEvent) -> bool:
     return BRIDGE_METADATA_KEY in event.metadata
 
@@ -75,9 +88,11 @@ class ThreadMirror:
         store: HandoffStore,
         parlant: ParlantClient,
         poster: SlackPoster,
+        client: AsyncWebClient,
         channel: ChannelId,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
+        self._client = client
         self._store = store
         self._parlant = parlant
         self._poster = poster
@@ -202,20 +217,27 @@ class ThreadMirror:
         )
 
     async def _post_root(self, conversation: Conversation) -> Ts | None:
-        summary = HandoffSummary(
-            session_id=conversation.session_id,
-            ref=conversation.ref,
-            customer_name=conversation.customer_name,
-            reason=conversation.reason,
-            requested_at=conversation.requested_at,
-        )
-        text, blocks = root_message(summary)
+        text, blocks = root_message(_summary(conversation))
         thread_ts = await self._poster.post(self._channel, None, Post(text=text, blocks=blocks))
         if thread_ts is None:
             logger.error("Slack refused the root message of %s", conversation.session_id)
             return None
         await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
         return thread_ts
+
+    async def _update_root(self, conversation: Conversation, *, returned: bool) -> None:
+        """Show on the root message whether the session is still handed off (a courtesy)."""
+        if conversation.channel is None or conversation.thread_ts is None:
+            return
+        text, blocks = root_message(_summary(conversation), returned=returned)
+        try:
+            await self._client.chat_update(
+                channel=conversation.channel, ts=conversation.thread_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            logger.warning("could not update the root of %s: %s", conversation.ref, error)
+        except Exception as error:  # Slack unreachable: the thread notice says it anyway
+            logger.warning("could not update the root of %s: %s", conversation.ref, error)
 
     async def _reopen(
         self, session: ParlantSession, conversation: Conversation, work: _Work
@@ -232,6 +254,9 @@ class ThreadMirror:
             await self._poster.post(
                 self._channel, conversation.thread_ts, Post(text=notice, broadcast=True)
             )
+            reopened = await self._store.conversation(session.id)
+            if reopened is not None:
+                await self._update_root(reopened, returned=False)
         work.next_offset = None
         await self._catch_up(session.id, work)
         logger.info("session %s handed off again (%s)", session.id, conversation.ref)
@@ -247,6 +272,7 @@ class ThreadMirror:
                 " customer's next message. Replies here no longer reach the customer."
             )
             await self._poster.post(self._channel, conversation.thread_ts, Post(text=notice))
+            await self._update_root(conversation, returned=True)
         logger.info("session %s returned to the AI (%s)", conversation.session_id, conversation.ref)
 
     async def _catch_up(self, session_id: SessionId, work: _Work) -> None:

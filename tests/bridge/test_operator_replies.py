@@ -145,6 +145,10 @@ async def test_reply_as_ai_modal_and_hand_back(
 
     await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back")
     await wait_for_thread_text(slack_emulator, handoff, "Returned to the AI")
+    await slack_emulator.wait_until(
+        lambda: "returned to the AI" in _root_text(slack_emulator, handoff.thread_ts)
+    )
+    assert "hand_back" not in str(slack_emulator.message(HANDOFF_CHANNEL, handoff.thread_ts))
     session = await customers.sessions.retrieve(handoff.chat.session_id)
     assert session.mode == "auto" and "handoff" not in (session.labels or [])
 
@@ -160,6 +164,9 @@ async def test_reply_as_ai_modal_and_hand_back(
     asked = await handoff.chat.say("Actually, I need a person again")
     await wait_for_thread_text(slack_emulator, handoff, "Handed off again")
     await wait_for_thread_text(slack_emulator, handoff, "I need a person again")
+    await slack_emulator.wait_until(
+        lambda: "returned to the AI" not in _root_text(slack_emulator, handoff.thread_ts)
+    )
     await handoff.chat.turn_finished(asked)
     roots = [m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.blocks and m.bot_id]
     assert len(roots) == 1
@@ -188,3 +195,8 @@ async def test_the_bridge_ignores_what_is_not_an_operator_reply_in_its_threads(
 
 async def eventually_more(chat: object) -> bool:
     return len(await _operator_events(chat)) > 1
+
+
+def _root_text(emulator: SlackEmulator, thread_ts: str) -> str:
+    root = emulator.message(HANDOFF_CHANNEL, thread_ts)
+    return root.text if root is not None else ""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -65,9 +66,25 @@ class Bridge:
         resumed = await self.relay.resume()
         if resumed:
             logger.info("resuming %d undelivered operator message(s)", resumed)
+        self.tasks.spawn(self._check_channel(), "slack-channel-check")
         self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
+
+    async def _check_channel(self) -> None:
+        """Say plainly at start-up if the handoff channel cannot work (posts would wait)."""
+        channel = self.settings.handoff_channel
+        try:
+            response = await self.client.conversations_info(channel=channel)
+        except SlackApiError as error:
+            logger.error("SLACK_HANDOFF_CHANNEL %s: %s", channel, error.response.get("error"))
+            return
+        except Exception as error:  # Slack unreachable: posts will retry anyway
+            logger.warning("could not check channel %s: %s", channel, type(error).__name__)
+            return
+        info = response.get("channel") or {}
+        if not info.get("is_member", True):
+            logger.error("the bot is not in #%s (%s): invite it", info.get("name"), channel)
 
     async def _catch_up_slack(self) -> None:
         try:

@@ -24,10 +24,12 @@ def main() -> int:
     try:
         agent_settings = load_agent_settings(environ)
         host = "127.0.0.1" if agent_settings.host in ("0.0.0.0", "::") else agent_settings.host
-        environ.setdefault("PARLANT_URL", f"http://{host}:{agent_settings.port}")
+        if not environ.get("PARLANT_URL", "").strip():
+            environ["PARLANT_URL"] = f"http://{host}:{agent_settings.port}"
         bridge_settings = load_bridge_settings(environ)
         # The handoff tool reads BRIDGE_URL from the environment when it runs.
-        os.environ.setdefault("BRIDGE_URL", f"http://{bridge_settings.host}:{bridge_settings.port}")
+        if not os.environ.get("BRIDGE_URL", "").strip():
+            os.environ["BRIDGE_URL"] = f"http://{bridge_settings.host}:{bridge_settings.port}"
         from agent.nlp import choose_nlp_factory
         from agent.server import prepare_parlant_home
 

@@ -8,6 +8,6 @@ def configure_logging(level: str) -> None:
         level=level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Their debug output would include request bodies and tokens.
-    for noisy in ("slack_sdk", "slack_bolt", "aiohttp.access"):
+    # Their debug output would include request bodies and tokens, or every SQL statement.
+    for noisy in ("slack_sdk", "slack_bolt", "aiohttp.access", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))

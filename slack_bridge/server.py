@@ -33,6 +33,7 @@ def web_app(bridge: Bridge) -> web.Application:
         session_id = body.get("session_id") if isinstance(body, dict) else None
         if not isinstance(session_id, str) or not session_id.strip():
             return web.json_response({"ok": False, "error": "session_id_required"}, status=400)
+        logger.info("handoff notice for %s", session_id.strip())
         bridge.mirror.request_check(SessionId(session_id.strip()))
         return web.json_response({"ok": True}, status=202)
 

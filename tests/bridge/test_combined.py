@@ -47,4 +47,7 @@ async def test_one_process_runs_the_agent_and_the_bridge(
             assert event.data["message"] == "Hello Kim"
     finally:
         await asyncio.to_thread(process.stop)
-    assert "Traceback" not in process.log()
+    log = process.log()
+    assert "Traceback" not in log
+    # The handoff tool told the bridge at once (BRIDGE_URL is set by the combined run).
+    assert f"handoff notice for {handoff.chat.session_id}" in log

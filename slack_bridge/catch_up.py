@@ -12,9 +12,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_bridge.delivery import THREAD_ORIGIN, OperatorRelay
+from slack_bridge.delivery import OperatorRelay
 from slack_bridge.inbound_messages import Intent, parse_thread_message
-from slack_bridge.store import Conversation, HandoffStore, OperatorMessage
+from slack_bridge.store import Conversation, HandoffStore
 
 logger = logging.getLogger(__name__)
 PAGE_SIZE = 200
@@ -65,17 +65,7 @@ async def relay_missed_replies(
         for reply in sorted(replies, key=lambda r: float(r.ts)):
             if reply.ts in known:
                 continue
-            taken = await relay.submit(
-                OperatorMessage(
-                    channel=reply.channel,
-                    ts=reply.ts,
-                    session_id=conversation.session_id,
-                    user_id=reply.user,
-                    as_ai=reply.intent is Intent.AS_AI,
-                    text=reply.text,
-                    origin=THREAD_ORIGIN,
-                )
-            )
+            taken = await relay.submit(reply.for_session(conversation.session_id))
             relayed += int(taken)
     if relayed:
         logger.info("relayed %d thread replies posted while the bridge was away", relayed)

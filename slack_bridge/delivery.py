@@ -20,15 +20,13 @@ from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId
 from slack_bridge.notices import DELIVERED, DELIVERED_AS_AI, OperatorNotices
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent
 from slack_bridge.slack_poster import Post, SlackPoster
-from slack_bridge.store import Conversation, HandoffStore, OperatorMessage
+from slack_bridge.store import THREAD_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.threads import BRIDGE_METADATA_KEY
 from slack_bridge.users import UserDirectory
 
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = (0.5, 1, 2, 4, 8, 10)
-THREAD_ORIGIN = "thread"
-COMMAND_ORIGIN = "command"
 
 
 class OperatorRelay:

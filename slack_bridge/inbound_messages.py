@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bridge.ids import ChannelId, Ts, UserId
+from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
+from slack_bridge.store import THREAD_ORIGIN, OperatorMessage
 
 RELAYED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 AS_AI_PREFIX = re.compile(r"^\s*!ai\s+", re.IGNORECASE)
@@ -33,6 +34,18 @@ class ThreadMessage:
     text: str
     intent: Intent
     file_names: tuple[str, ...] = ()
+
+    def for_session(self, session_id: SessionId) -> OperatorMessage:
+        """The message to deliver to the customer of ``session_id``."""
+        return OperatorMessage(
+            channel=self.channel,
+            ts=self.ts,
+            session_id=session_id,
+            user_id=self.user,
+            as_ai=self.intent is Intent.AS_AI,
+            text=self.text,
+            origin=THREAD_ORIGIN,
+        )
 
 
 def parse_thread_message(event: Mapping[str, Any]) -> ThreadMessage | None:

@@ -16,14 +16,14 @@ from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.config import BridgeSettings
-from slack_bridge.delivery import COMMAND_ORIGIN, THREAD_ORIGIN, OperatorRelay
+from slack_bridge.delivery import OperatorRelay
 from slack_bridge.errors import ParlantError
 from slack_bridge.formatting import HAND_BACK_ACTION, REPLY_AS_AI_ACTION, escape
 from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
 from slack_bridge.inbound_messages import Intent, parse_thread_message
 from slack_bridge.notices import NOTE_KEPT, OperatorNotices
 from slack_bridge.parlant_client import ParlantClient
-from slack_bridge.store import Conversation, HandoffStore, OperatorMessage
+from slack_bridge.store import COMMAND_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.targets import Refusal, resolve_as_ai
 from slack_bridge.threads import ThreadMirror
 
@@ -84,17 +84,7 @@ class BridgeListeners:
                     reply.thread_ts,
                 )
             return
-        await self._relay.submit(
-            OperatorMessage(
-                channel=reply.channel,
-                ts=reply.ts,
-                session_id=conversation.session_id,
-                user_id=reply.user,
-                as_ai=reply.intent is Intent.AS_AI,
-                text=reply.text,
-                origin=THREAD_ORIGIN,
-            )
-        )
+        await self._relay.submit(reply.for_session(conversation.session_id))
         if reply.file_names:
             await self._notices.tell(
                 reply.user,

@@ -73,6 +73,10 @@ class Conversation:
     active: bool
 
 
+THREAD_ORIGIN = "thread"
+COMMAND_ORIGIN = "command"
+
+
 @dataclass(frozen=True)
 class OperatorMessage:
     """An operator's message bound for a customer, as stored until Parlant has it."""

@@ -14,11 +14,8 @@ pytest_plugins = ["tests.slack_emulator.fixtures"]
 @pytest.fixture(scope="session")
 def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
     """One offline agent server shared by the tests that only read or open new sessions."""
-    server = AgentServer(home=tmp_path_factory.mktemp("parlant-home")).start()
-    try:
+    with AgentServer(home=tmp_path_factory.mktemp("parlant-home")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

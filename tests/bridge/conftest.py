@@ -15,11 +15,8 @@ from tests.support.processes import AgentServer
 @pytest.fixture(scope="module")
 def bridge_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
     """An offline agent for one test module (tests hand their sessions back when done)."""
-    server = AgentServer(home=tmp_path_factory.mktemp("bridge-agent")).start()
-    try:
+    with AgentServer(home=tmp_path_factory.mktemp("bridge-agent")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest_asyncio.fixture

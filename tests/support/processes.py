@@ -122,3 +122,9 @@ class AgentServer:
         if self.process is not None:
             self.process.stop()
             self.process = None
+
+    def __enter__(self) -> "AgentServer":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

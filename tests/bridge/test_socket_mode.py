@@ -49,4 +49,5 @@ async def test_handoff_reply_and_as_ai_over_socket_mode(
 
     await handoff.chat.say("Great, thank you")
     await wait_for_thread_text(slack_emulator, handoff, "Great, thank you")
+    await slack_emulator.drain()
     assert all(d.delivered for d in slack_emulator.deliveries)

@@ -1,7 +1,9 @@
 """Parlant → Slack: the thread a handoff opens and the messages mirrored into it."""
 
 import re
+import time
 
+import aiohttp
 from parlant.client import AsyncParlantClient
 
 from slack_bridge.ids import short_ref
@@ -86,3 +88,20 @@ async def test_customer_text_is_inert_in_slack(
         assert "<!channel>" not in text and "<!everyone>" not in text
         assert "<@U1>" not in text and "<https://evil.example" not in text
     assert "&lt;!everyone&gt; Mallory &amp; co" in handoff.root.text
+
+
+async def test_requests_without_slacks_signature_are_refused(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator
+) -> None:
+    body = "token=x&command=%2Fas-ai&text=H-ZZZZ+hi&user_id=U0ALICE&channel_id=C0HANDOFF"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": str(int(time.time())),
+        "X-Slack-Signature": "v0=" + "0" * 64,
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{bridge.url}/slack/events", data=body, headers=headers) as response,
+    ):
+        assert response.status == 401
+    assert slack_emulator.calls_to("chat.postEphemeral") == []

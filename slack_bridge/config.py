@@ -31,6 +31,7 @@ class Secret:
 class BridgeSettings:
     bot_token: Secret
     signing_secret: Secret
+    """Empty in Socket Mode."""
     app_token: Secret | None
     handoff_channel: ChannelId
     slack_api_url: str | None
@@ -72,7 +73,11 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
     Raises:
         ConfigError: settings are missing or invalid; one line names every missing one.
     """
-    required = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_HANDOFF_CHANNEL")
+    # Socket Mode needs no signing secret: nothing reaches the bridge over HTTP from Slack.
+    socket_mode = bool(_get(environ, "SLACK_APP_TOKEN"))
+    required = ["SLACK_BOT_TOKEN", "SLACK_HANDOFF_CHANNEL"]
+    if not socket_mode:
+        required.insert(1, "SLACK_SIGNING_SECRET")
     missing = [name for name in required if not _get(environ, name)]
     if missing:
         raise ConfigError(f"missing setting{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")

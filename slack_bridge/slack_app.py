@@ -237,6 +237,7 @@ def build_app(
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret.reveal(),
+        request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
     )
 

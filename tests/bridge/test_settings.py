@@ -38,3 +38,13 @@ def test_a_wrong_token_kind_is_refused_without_echoing_it() -> None:
         "slack_bridge: SLACK_BOT_TOKEN must be a bot token (xoxb-...)"
     ]
     assert "secret" not in result.stderr
+
+
+def test_http_mode_needs_the_signing_secret_socket_mode_does_not() -> None:
+    http_mode = run_bridge(SLACK_BOT_TOKEN="xoxb-1", SLACK_HANDOFF_CHANNEL="C0HANDOFF")
+    assert http_mode.returncode == 2
+    assert http_mode.stderr.splitlines() == ["slack_bridge: missing setting: SLACK_SIGNING_SECRET"]
+
+    socket_mode = run_bridge(SLACK_APP_TOKEN="xapp-1", SLACK_HANDOFF_CHANNEL="C0HANDOFF")
+    assert socket_mode.returncode == 2
+    assert socket_mode.stderr.splitlines() == ["slack_bridge: missing setting: SLACK_BOT_TOKEN"]

@@ -54,6 +54,7 @@ class BridgeProcess:
         }
         if self.socket_mode:
             settings["SLACK_APP_TOKEN"] = self.emulator.app_token
+            del settings["SLACK_SIGNING_SECRET"]  # not needed without HTTP requests
         settings.update(self.extra_env)
         return clean_env(**settings)
 

@@ -71,6 +71,10 @@ class Bridge:
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
 
+    def slack_reconnected(self) -> None:
+        """Socket Mode delivers nothing while disconnected: look for replies missed meanwhile."""
+        self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
+
     async def _check_channel(self) -> None:
         """Say plainly at start-up if the handoff channel cannot work (posts would wait)."""
         channel = self.settings.handoff_channel

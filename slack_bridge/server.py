@@ -3,11 +3,13 @@ handoff notice (``POST /parlant/handoff``) and a health check (``GET /healthz``)
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 
 from slack_bridge.bridge import Bridge, open_bridge
 from slack_bridge.config import BridgeSettings
@@ -55,6 +57,25 @@ def web_app(bridge: Bridge) -> web.Application:
     return app
 
 
+def _reconnect_listener(
+    bridge: Bridge,
+) -> Callable[[AsyncBaseSocketModeClient, dict[str, Any], str | None], Awaitable[None]]:
+    """Slack says ``hello`` on every Socket Mode connection; after the first, catch up."""
+    connections = 0
+
+    async def on_message(
+        _client: AsyncBaseSocketModeClient, message: dict[str, Any], _raw: str | None
+    ) -> None:
+        nonlocal connections
+        if message.get("type") == "hello":
+            connections += 1
+            if connections > 1:
+                logger.info("Socket Mode reconnected; reading open threads for missed replies")
+                bridge.slack_reconnected()
+
+    return on_message
+
+
 async def run_bridge(settings: BridgeSettings) -> None:
     """Run until cancelled; everything started here is stopped on the way out."""
     bridge = await open_bridge(settings)
@@ -66,6 +87,7 @@ async def run_bridge(settings: BridgeSettings) -> None:
         await web.TCPSite(runner, settings.host, settings.port).start()
         if settings.app_token is not None:
             socket_mode = AsyncSocketModeHandler(bridge.app, settings.app_token.reveal())
+            socket_mode.client.message_listeners.append(_reconnect_listener(bridge))
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         await bridge.start()
         mode = "Socket Mode" if socket_mode else f"HTTP mode at {SLACK_EVENTS_PATH}"

@@ -11,6 +11,8 @@ from tests.bridge.helpers import hand_off, operator_messages, wait_for_thread_te
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
+from tests.support.parlant import Chat
+from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
 
 
@@ -51,3 +53,26 @@ async def test_handoff_reply_and_as_ai_over_socket_mode(
     await wait_for_thread_text(slack_emulator, handoff, "Great, thank you")
     await slack_emulator.drain()
     assert all(d.delivered for d in slack_emulator.deliveries)
+
+
+async def test_replies_missed_while_socket_mode_was_disconnected_are_relayed_once(
+    socket_bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers)
+    slack_emulator.refuse_socket_connections()
+    await slack_emulator.disconnect_socket_clients()
+    await slack_emulator.post_message(
+        ids.ALICE, HANDOFF_CHANNEL, "Sent during the disconnection", thread_ts=handoff.thread_ts
+    )
+    await slack_emulator.drain()
+    assert not slack_emulator.deliveries[-1].delivered
+
+    slack_emulator.refuse_socket_connections(False)
+    await slack_emulator.wait_for_socket_connection(timeout=30)
+    [event] = await operator_messages(handoff.chat, 1, timeout=30)
+    assert event.data["message"] == "Sent during the disconnection"
+    await stays_false(lambda: _more_operator_messages(handoff.chat), 1.5)
+
+
+async def _more_operator_messages(chat: Chat) -> bool:
+    return len([m for m in await chat.messages() if m.source == "human_agent"]) > 1

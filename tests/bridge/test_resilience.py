@@ -5,10 +5,17 @@ import re
 
 from parlant.client import AsyncParlantClient
 
-from tests.bridge.helpers import bot_replies, hand_off, operator_messages, wait_for_thread_text
+from tests.bridge.helpers import (
+    bot_replies,
+    hand_off,
+    operator_messages,
+    root_of,
+    wait_for_thread_text,
+)
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
+from tests.support.parlant import open_chat
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
 
@@ -92,6 +99,9 @@ async def test_a_restarted_bridge_neither_loses_nor_repeats(
     await wait_for_thread_text(slack_emulator, handoff, "A person will reply")
 
     await bridge.stop()
+    newcomer = await open_chat(customers, "Handed Off While Down")
+    asked = await newcomer.say("Can I speak to a person?")
+    await newcomer.turn_finished(asked)
     await handoff.chat.say("Are you still there?")
     await handoff.chat.say("Hello??")
     slack_emulator.retry_delays = (0.05, 0.05, 0.05)
@@ -104,6 +114,9 @@ async def test_a_restarted_bridge_neither_loses_nor_repeats(
     assert not missed.delivered and len(missed.attempts) == 4
 
     await bridge.start()
+    await slack_emulator.wait_until(
+        lambda: root_of(slack_emulator, newcomer.session_id) is not None
+    )
     events = await operator_messages(handoff.chat, 2, timeout=20)
     assert [e.data["message"] for e in events] == [
         "Before the restart",
@@ -118,7 +131,8 @@ async def test_a_restarted_bridge_neither_loses_nor_repeats(
     for text in ("Are you still there?", "Hello??", "After the restart"):
         assert lines.count(text) == 1, lines
     assert sum("A person will reply" in line for line in lines) == 1
-    assert len([m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.bot_id]) == 1
+    roots = [m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.bot_id]
+    assert len(roots) == 2  # this session's and the newcomer's
     assert len(await operator_messages(handoff.chat, 2)) == 2
 
 

@@ -47,6 +47,8 @@ class Post:
     line: Line | None = None
     broadcast: bool = False
     """Also show a thread reply in the channel (``reply_broadcast``)."""
+    metadata: dict[str, Any] | None = None
+    """Slack message metadata (``event_type`` + ``event_payload``)."""
     posted: "asyncio.Future[Ts | None]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -145,6 +147,7 @@ class ChannelPoster:
                     blocks=list(post.blocks) if post.blocks else None,
                     mrkdwn=True,
                     reply_broadcast=post.broadcast if thread_ts else None,
+                    metadata=post.metadata,
                     username=post.username,
                     icon_emoji=post.icon_emoji,
                     unfurl_links=False,

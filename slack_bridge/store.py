@@ -71,6 +71,8 @@ class Conversation:
     thread_ts: Ts | None
     cursor: int
     active: bool
+    opened_at: float
+    """When the bridge first saw the handoff (epoch seconds)."""
 
 
 THREAD_ORIGIN = "thread"
@@ -102,11 +104,13 @@ def _conversation(row: Sequence[Any]) -> Conversation:
         thread_ts=Ts(row[6]) if row[6] else None,
         cursor=int(row[7]),
         active=bool(row[8]),
+        opened_at=float(row[9]),
     )
 
 
 _CONVERSATION_COLUMNS = (
-    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor, active"
+    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor, active,"
+    " opened_at"
 )
 _MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin"
 

@@ -36,6 +36,9 @@ ICONS = {
     EventSource.HUMAN_AGENT: ":headphones:",
 }
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)
+ROOT_EVENT_TYPE = "parlant_handoff"
+"""Slack message metadata type of root messages, so a thread can be found again."""
+ROOT_SEARCH_SLACK_SECONDS = 60.0
 CONCURRENT_READS = 8
 """REST catch-up reads in flight at once, so polling many sessions never floods Parlant."""
 
@@ -105,8 +108,13 @@ class ThreadMirror:
         self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
     async def load(self) -> None:
-        """Remember which sessions have open threads (at start-up)."""
-        self._active = {c.session_id for c in await self._store.conversations(active_only=True)}
+        """Remember which sessions have open threads (at start-up), and finish opening any
+        whose root message was posted but never recorded."""
+        conversations = await self._store.conversations(active_only=True)
+        self._active = {c.session_id for c in conversations}
+        for conversation in conversations:
+            if conversation.thread_ts is None:
+                self.request_check(conversation.session_id)
 
     @property
     def active_sessions(self) -> frozenset[SessionId]:
@@ -189,7 +197,7 @@ class ThreadMirror:
             elif not conversation.active:
                 await self._reopen(session, conversation, work)
             elif conversation.thread_ts is None:
-                await self._post_root(conversation)
+                await self._find_or_post_root(conversation)
         elif conversation is not None and conversation.active:
             if session is not None:
                 await self._catch_up(session_id, work)
@@ -218,12 +226,54 @@ class ThreadMirror:
 
     async def _post_root(self, conversation: Conversation) -> Ts | None:
         text, blocks = root_message(_summary(conversation))
-        thread_ts = await self._poster.post(self._channel, None, Post(text=text, blocks=blocks))
+        metadata = {
+            "event_type": ROOT_EVENT_TYPE,
+            "event_payload": {"session_id": conversation.session_id},
+        }
+        thread_ts = await self._poster.post(
+            self._channel, None, Post(text=text, blocks=blocks, metadata=metadata)
+        )
         if thread_ts is None:
             logger.error("Slack refused the root message of %s", conversation.session_id)
             return None
         await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
         return thread_ts
+
+    async def _find_or_post_root(self, conversation: Conversation) -> Ts | None:
+        """A root message whose ts was never stored (the bridge stopped right after posting
+        it) is found by its metadata instead of being posted twice."""
+        found = await self._find_root(conversation)
+        if found is None:
+            return await self._post_root(conversation)
+        await self._store.set_thread(conversation.session_id, self._channel, found)
+        logger.info("found the root message of %s: %s", conversation.ref, found)
+        return found
+
+    async def _find_root(self, conversation: Conversation) -> Ts | None:
+        cursor: str | None = None
+        try:
+            while True:
+                response = await self._client.conversations_history(
+                    channel=self._channel,
+                    oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in response.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if (
+                        metadata.get("event_type") == ROOT_EVENT_TYPE
+                        and payload.get("session_id") == conversation.session_id
+                    ):
+                        return Ts(str(message["ts"]))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return None
+        except SlackApiError as error:
+            logger.warning("could not search for the root of %s: %s", conversation.ref, error)
+            return None
 
     async def _update_root(self, conversation: Conversation, *, returned: bool) -> None:
         """Show on the root message whether the session is still handed off (a courtesy)."""
@@ -248,7 +298,7 @@ class ThreadMirror:
         )
         self._active.add(session.id)
         if conversation.thread_ts is None:
-            await self._post_root(conversation)
+            await self._find_or_post_root(conversation)
         else:
             notice = f":repeat: *Handed off again* — {escape(session.handoff.reason)}"
             await self._poster.post(

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+import sqlite3
 
 from parlant.client import AsyncParlantClient
 
@@ -152,3 +153,19 @@ async def test_a_slack_outage_delays_posts_without_losing_or_repeating_them(
     assert lines == ["During the outage 1", "During the outage 2"]
     secrets = (slack_emulator.bot_token, slack_emulator.signing_secret)
     assert not any(secret in bridge.log() for secret in secrets)
+
+
+async def test_a_root_message_whose_ts_was_never_stored_is_found_not_posted_again(
+    bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers)
+    await wait_for_thread_text(slack_emulator, handoff, "A person will reply")
+    await bridge.stop()
+    # As if the bridge had stopped right after Slack took the root message.
+    with sqlite3.connect(bridge.db_path) as db:
+        db.execute("UPDATE conversations SET channel = NULL, thread_ts = NULL")
+    await bridge.start()
+    await handoff.chat.say("Still the same thread?")
+    await wait_for_thread_text(slack_emulator, handoff, "Still the same thread?")
+    roots = [m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.bot_id]
+    assert [m.ts for m in roots] == [handoff.thread_ts]

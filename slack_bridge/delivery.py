@@ -27,6 +27,7 @@ from slack_bridge.users import UserDirectory
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = (0.5, 1, 2, 4, 8, 10)
+UNEXPECTED_FAILURE_SECONDS = 5.0
 
 
 class OperatorRelay:
@@ -77,7 +78,14 @@ class OperatorRelay:
         try:
             while queue:
                 message, resumed = queue[0]
-                await self._deliver(message, resumed)
+                try:
+                    await self._deliver(message, resumed)
+                except Exception:
+                    # Unforeseen: keep the message (it is still pending in the store) and retry.
+                    logger.exception("delivering %s failed; retrying", message.ts)
+                    await asyncio.sleep(UNEXPECTED_FAILURE_SECONDS)
+                    queue[0] = (message, True)  # it may have reached Parlant: look first
+                    continue
                 queue.popleft()
         finally:
             del self._queues[session_id]

@@ -103,8 +103,6 @@ class ThreadMirror:
         self._spawn = spawn
         self._work: dict[SessionId, _Work] = {}
         self._active: set[SessionId] = set()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
     async def load(self) -> None:
@@ -140,9 +138,6 @@ class ThreadMirror:
         self._kick(event.session_id).events.append(event)
         self._start(event.session_id)
 
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
     def _kick(self, session_id: SessionId) -> _Work:
         return self._work.setdefault(session_id, _Work())
 
@@ -150,7 +145,6 @@ class ThreadMirror:
         work = self._work[session_id]
         if not work.running:
             work.running = True
-            self._idle.clear()
             self._spawn(self._run(session_id, work), f"thread-{session_id}")
 
     # ---- the per-session worker ------------------------------------------------------
@@ -162,23 +156,27 @@ class ThreadMirror:
                 try:
                     await self._round(session_id, work)
                     failures = 0
-                except ParlantUnavailable as error:
+                except Exception as error:
+                    # Parlant down (the usual case) or anything unforeseen: keep the session's
+                    # work, wait, and catch up from the stored cursor, which loses nothing.
                     delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
                     failures += 1
-                    logger.warning("session %s: %s; retrying in %ss", session_id, error, delay)
+                    if isinstance(error, ParlantUnavailable):
+                        logger.warning("session %s: %s; retrying in %ss", session_id, error, delay)
+                    else:
+                        logger.exception("session %s: unexpected failure; retrying", session_id)
+                        work.check = True  # e.g. the session was deleted meanwhile
                     work.catch_up = True
                     await asyncio.sleep(delay)
         finally:
             work.running = False
-            if not any(w.running for w in self._work.values()):
-                self._idle.set()
 
     async def _round(self, session_id: SessionId, work: _Work) -> None:
         if work.check:
             work.check = False
             try:
                 await self._check(session_id, work)
-            except ParlantUnavailable:
+            except Exception:
                 work.check = True
                 raise
         if work.catch_up:

@@ -13,6 +13,10 @@ serves the hub as newline-delimited JSON, one line per change:
 
 ``?kinds=message,tool`` limits the event lines to those kinds.
 
+The stream carries every customer's messages, so it requires the operator token
+(``Authorization: Bearer``; 401 otherwise) whenever one is configured, and serves at most
+``MAX_SUBSCRIBERS`` clients at once (503 beyond).
+
 A subscriber that falls too far behind is disconnected rather than blocking writers;
 it reconnects and catches up from its stored offsets, so nothing is lost.
 """
@@ -26,8 +30,8 @@ from collections.abc import AsyncIterator, Mapping, Set
 from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import StreamingResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from parlant.core.common import JSONSerializable
 from parlant.core.persistence.document_database import DocumentDatabase
 from parlant.core.sessions import (
@@ -40,19 +44,26 @@ from parlant.core.sessions import (
     SessionUpdateParams,
 )
 
+from agent.authorization import is_operator
+from agent.secret import Secret
+
 logger = logging.getLogger(__name__)
 
 STREAM_PATH = "/handoff/stream"
 PING_SECONDS = 15.0
 SUBSCRIBER_BACKLOG = 10_000
+MAX_SUBSCRIBERS = 8
 Notice = dict[str, Any]
 
 
 class EventHub:
     """Fan-out of notices to any number of subscribers, without ever blocking a writer."""
 
-    def __init__(self, backlog: int = SUBSCRIBER_BACKLOG) -> None:
+    def __init__(
+        self, backlog: int = SUBSCRIBER_BACKLOG, max_subscribers: int = MAX_SUBSCRIBERS
+    ) -> None:
         self._backlog = backlog
+        self._max_subscribers = max_subscribers
         self._subscribers: set[asyncio.Queue[Notice | None]] = set()
 
     def publish(self, notice: Notice) -> None:
@@ -80,6 +91,10 @@ class EventHub:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def full(self) -> bool:
+        return len(self._subscribers) >= self._max_subscribers
 
 
 def event_notice(session_id: str, event: Event) -> Notice:
@@ -180,8 +195,21 @@ def _line(notice: Notice) -> bytes:
     return (json.dumps(notice, default=str, separators=(",", ":")) + "\n").encode()
 
 
-def add_stream_route(app: FastAPI, hub: EventHub) -> None:
+def add_stream_route(app: FastAPI, hub: EventHub, token: Secret | None) -> None:
+    """Serve the hub at ``STREAM_PATH``; with a ``token``, only to callers presenting it.
+
+    Routes added here bypass Parlant's authorization policy, so the check is made here.
+    """
+
     @app.get(STREAM_PATH, include_in_schema=False)
-    async def handoff_stream(kinds: str | None = None) -> StreamingResponse:
+    async def handoff_stream(request: Request, kinds: str | None = None) -> Response:
+        if token is not None and not is_operator(request, token):
+            return JSONResponse(
+                {"detail": "the push stream needs the operator token"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if hub.full:
+            return JSONResponse({"detail": "too many stream subscribers"}, status_code=503)
         wanted = frozenset(k.strip() for k in kinds.split(",")) if kinds else None
         return StreamingResponse(_stream(hub, wanted), media_type="application/x-ndjson")

@@ -8,7 +8,8 @@ Any Parlant 3.3 agent can import this module. A handed-off session is:
 
 Other processes (the Slack bridge) rely only on this marking and Parlant's REST API.
 If ``BRIDGE_URL`` is set, the tool also tells the bridge at once (``POST
-<BRIDGE_URL>/parlant/handoff``); that notice is a shortcut, never needed for correctness.
+<BRIDGE_URL>/parlant/handoff`` with ``PARLANT_API_TOKEN`` as its bearer token); that notice
+is a shortcut, never needed for correctness.
 No ``from __future__ import annotations``: ``@p.tool`` needs real annotations.
 """
 
@@ -18,6 +19,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import parlant.sdk as p
@@ -29,6 +31,7 @@ HANDOFF_LABEL = "handoff"
 HANDOFF_METADATA_KEY = "handoff"
 MAX_REASON_LENGTH = 2000
 BRIDGE_URL_VARIABLE = "BRIDGE_URL"
+TOKEN_VARIABLE = "PARLANT_API_TOKEN"
 NOTICE_TIMEOUT = aiohttp.ClientTimeout(total=3)
 _notices: set[asyncio.Task[None]] = set()
 
@@ -68,7 +71,7 @@ async def hand_back(http: aiohttp.ClientSession, parlant_url: str, session_id: s
         aiohttp.ClientResponseError: Parlant rejected the update (e.g. 404 unknown session).
         aiohttp.ClientError: Parlant could not be reached.
     """
-    url = f"{parlant_url.rstrip('/')}/sessions/{session_id}"
+    url = f"{parlant_url.rstrip('/')}/sessions/{quote(session_id, safe='')}"
     async with http.patch(url, json=hand_back_patch()) as response:
         response.raise_for_status()
 
@@ -81,13 +84,14 @@ async def mark_handed_off(store: SessionStore, session_id: str, reason: str) -> 
     return record
 
 
-async def notify_bridge(bridge_url: str, session_id: str) -> None:
+async def notify_bridge(bridge_url: str, session_id: str, token: str | None) -> None:
     """Tell the bridge a session was handed off; failures are logged (it reconciles anyway)."""
     url = f"{bridge_url.rstrip('/')}/parlant/handoff"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         async with (
             aiohttp.ClientSession(timeout=NOTICE_TIMEOUT) as http,
-            http.post(url, json={"session_id": session_id}) as response,
+            http.post(url, json={"session_id": session_id}, headers=headers) as response,
         ):
             if response.status >= 300:
                 logger.warning("bridge answered %s to the handoff notice", response.status)
@@ -99,7 +103,8 @@ def _notify_in_background(session_id: str) -> None:
     bridge_url = os.environ.get(BRIDGE_URL_VARIABLE, "").strip()
     if not bridge_url:
         return
-    task = asyncio.get_running_loop().create_task(notify_bridge(bridge_url, session_id))
+    token = os.environ.get(TOKEN_VARIABLE, "").strip() or None
+    task = asyncio.get_running_loop().create_task(notify_bridge(bridge_url, session_id, token))
     _notices.add(task)
     task.add_done_callback(_notices.discard)
 

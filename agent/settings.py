@@ -1,12 +1,21 @@
 """The agent's settings, read once from the environment (and ``.env``)."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.secret import Secret
+
 DEFAULT_NLP = "openai"
 OFFLINE_NLP = "offline"
 LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "critical")
+STORES = ("sqlite", "json", "transient")
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+MIN_TOKEN_LENGTH = 32
+TOKEN_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")
+MAX_TRUSTED_PROXIES = 5
 
 
 class ConfigError(Exception):
@@ -23,6 +32,11 @@ class AgentSettings:
     store: str
     log_level: str
     bridge_url: str | None
+    api_token: Secret | None
+    """Operator tools' bearer token; ``None`` only in development mode."""
+    development: bool
+    """``PARLANT_ENV=development``: the API is open to anyone and ``/chat`` is served."""
+    trusted_proxies: int
 
     @property
     def offline(self) -> bool:
@@ -62,17 +76,28 @@ def load_agent_settings(environ: Mapping[str, str]) -> AgentSettings:
     if port == tool_port:
         raise ConfigError(f"PARLANT_PORT and PARLANT_TOOL_PORT must differ (both are {port})")
 
-    store = environ.get("PARLANT_STORE", "").strip() or "local"
-    if store not in ("local", "transient") and not store.startswith(
-        ("mongodb://", "mongodb+srv://")
-    ):
+    store = environ.get("PARLANT_STORE", "").strip() or "sqlite"
+    if store == "local":  # the JSON store's former name
+        store = "json"
+    if store not in STORES and not store.startswith(("mongodb://", "mongodb+srv://")):
         raise ConfigError(
-            f"PARLANT_STORE must be 'local', 'transient' or a mongodb:// URI, got {store!r}"
+            f"PARLANT_STORE must be one of {', '.join(STORES)} or a mongodb:// URI, got {store!r}"
         )
 
     log_level = (environ.get("PARLANT_LOG_LEVEL", "").strip() or "info").lower()
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"PARLANT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+
+    environment = (environ.get("PARLANT_ENV", "").strip() or PRODUCTION).lower()
+    if environment not in (PRODUCTION, DEVELOPMENT):
+        raise ConfigError(f"PARLANT_ENV must be {PRODUCTION} or {DEVELOPMENT}, got {environment!r}")
+    development = environment == DEVELOPMENT
+    token = load_api_token(environ)
+    if token is None and not development:
+        raise ConfigError(
+            "PARLANT_API_TOKEN is not set: operator tools (the Slack bridge) need it; for local"
+            " development only, PARLANT_ENV=development runs the API open to anyone"
+        )
 
     return AgentSettings(
         host=environ.get("PARLANT_HOST", "").strip() or "127.0.0.1",
@@ -83,4 +108,33 @@ def load_agent_settings(environ: Mapping[str, str]) -> AgentSettings:
         store=store,
         log_level=log_level,
         bridge_url=environ.get("BRIDGE_URL", "").strip().rstrip("/") or None,
+        api_token=token,
+        development=development,
+        trusted_proxies=_count(environ, "PARLANT_TRUSTED_PROXIES", MAX_TRUSTED_PROXIES),
     )
+
+
+def load_api_token(environ: Mapping[str, str]) -> Secret | None:
+    """``PARLANT_API_TOKEN``, checked to be long and header-safe (shared with the bridge).
+
+    Raises:
+        ConfigError: the token is too short or has spaces or control characters.
+    """
+    raw = environ.get("PARLANT_API_TOKEN", "").strip()
+    if not raw:
+        return None
+    if len(raw) < MIN_TOKEN_LENGTH or not TOKEN_CHARACTERS.match(raw):
+        raise ConfigError(
+            f"PARLANT_API_TOKEN must be at least {MIN_TOKEN_LENGTH} printable characters without"
+            " spaces (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return Secret(raw)
+
+
+def _count(environ: Mapping[str, str], name: str, high: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > high:
+        raise ConfigError(f"{name} must be a whole number from 0 to {high}, got {raw!r}")
+    return int(raw)

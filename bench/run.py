@@ -36,7 +36,7 @@ from tests.bridge.helpers import hand_off
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
-from tests.support.processes import AgentServer
+from tests.support.processes import AgentServer, operator_headers
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -205,7 +205,7 @@ async def idle_cpu(
     pid = agent.process.process.pid
     await asyncio.sleep(2)
     baseline = await cpu_share(pid, seconds)
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=operator_headers()) as http:
         async with http.post(f"{agent.url}/customers", json={"name": "Idle"}) as response:
             customer = await response.json()
         semaphore = asyncio.Semaphore(16)
@@ -274,7 +274,7 @@ async def main() -> None:
         )
         try:
             await bridge.start()
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
                 customers = AsyncParlantClient(base_url=agent.url, httpx_client=http)
                 await offline_turns(customers, args.samples)
                 await latencies(emulator, agent, customers, args.samples)

@@ -1,7 +1,9 @@
 """The bridge assembled: clients, store, relays and the Bolt app, started and stopped together."""
 
+import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,6 +20,7 @@ from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.notices import OperatorNotices
+from slack_bridge.operators import OperatorGate
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.slack_app import BridgeListeners, build_app
 from slack_bridge.slack_poster import SlackPoster
@@ -28,6 +31,18 @@ from slack_bridge.users import UserDirectory
 from slack_bridge.watcher import ParlantWatcher
 
 logger = logging.getLogger(__name__)
+DRAIN_SECONDS = 5.0
+
+
+def posting_client(settings: BridgeSettings) -> AsyncWebClient:
+    """For posts: only a 429 (Slack took nothing) is retried by the client itself; after
+    any other failure the poster first looks whether Slack kept the post."""
+    return AsyncWebClient(
+        token=settings.bot_token.reveal(),
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        timeout=15,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+    )
 
 
 def slack_client(settings: BridgeSettings) -> AsyncWebClient:
@@ -56,6 +71,7 @@ class Bridge:
     store: HandoffStore
     mirror: ThreadMirror
     relay: OperatorRelay
+    poster: SlackPoster
     watcher: ParlantWatcher
     tasks: TaskGroup
     http: aiohttp.ClientSession
@@ -67,12 +83,17 @@ class Bridge:
         if resumed:
             logger.info("resuming %d undelivered operator message(s)", resumed)
         self.tasks.spawn(self._check_channel(), "slack-channel-check")
-        self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
+        self._start_catch_up()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
 
     def slack_reconnected(self) -> None:
         """Socket Mode delivers nothing while disconnected: look for replies missed meanwhile."""
+        self._start_catch_up()
+
+    def _start_catch_up(self) -> None:
+        # Held at once, before any newer reply can be taken: missed replies go first.
+        self.relay.hold(self.mirror.active_sessions)
         self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
 
     async def _check_channel(self) -> None:
@@ -95,8 +116,15 @@ class Bridge:
             await relay_missed_replies(self.client, self.store, self.relay)
         except Exception:
             logger.exception("could not read open threads for missed replies")
+        finally:
+            self.relay.release_all()
 
-    async def close(self) -> None:
+    async def close(self, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Let queued deliveries and posts finish for a moment, then stop every task: what
+        is left is in the store and resumes at the next start."""
+        deadline = time.monotonic() + drain_seconds
+        while (self.relay.busy or self.poster.backlog) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         await self.tasks.close()
         await self.http.close()
         await self.store.close()
@@ -108,12 +136,17 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
     http = aiohttp.ClientSession()
     try:
         client = slack_client(settings)
-        parlant = ParlantClient(settings.parlant_url, http)
-        poster = SlackPoster(client, tasks.spawn, rate=settings.posts_per_second)
+        parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
+        poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
         mirror = ThreadMirror(store, parlant, poster, client, settings.handoff_channel, tasks.spawn)
-        relay = OperatorRelay(store, parlant, UserDirectory(client), notices, poster, tasks.spawn)
-        listeners = BridgeListeners(settings, store, parlant, relay, mirror, notices)
+        gate = OperatorGate(client, settings.handoff_channel, settings.operators)
+        relay = OperatorRelay(
+            store, parlant, UserDirectory(client), notices, poster, gate, tasks.spawn
+        )
+        listeners = BridgeListeners(
+            settings, store, parlant, relay, mirror, notices, gate, tasks.spawn
+        )
         app = build_app(client, settings, listeners)
         watcher = ParlantWatcher(parlant, mirror, settings.poll_seconds)
     except BaseException:
@@ -121,4 +154,4 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             await http.close()
             await store.close()
         raise
-    return Bridge(settings, app, client, store, mirror, relay, watcher, tasks, http)
+    return Bridge(settings, app, client, store, mirror, relay, poster, watcher, tasks, http)

@@ -41,32 +41,54 @@ async def _thread_messages(
 async def relay_missed_replies(
     client: AsyncWebClient, store: HandoffStore, relay: OperatorRelay
 ) -> int:
-    """Relay the replies of open threads the bridge never saw; returns how many."""
+    """Relay the replies of open threads the bridge never saw; returns how many.
+
+    While a thread is read, newer replies to its customer wait (``OperatorRelay.hold``), so
+    the missed ones go first, in the thread's order.
+    """
     relayed = 0
-    for conversation in await store.conversations(active_only=True):
-        if conversation.channel is None or conversation.thread_ts is None:
-            continue
-        try:
-            messages = [m async for m in _thread_messages(client, conversation)]
-        except SlackApiError as error:
-            logger.warning(
-                "could not read thread %s: %s", conversation.ref, error.response.get("error")
-            )
-            continue
-        replies = [
-            reply
-            for message in messages
-            if (reply := parse_thread_message({**message, "channel": conversation.channel}))
-            is not None
-            and reply.intent is not Intent.NOTE
-            and reply.text
-        ]
-        known = await store.known_slack_messages(conversation.channel, [r.ts for r in replies])
-        for reply in sorted(replies, key=lambda r: float(r.ts)):
-            if reply.ts in known:
-                continue
-            taken = await relay.submit(reply.for_session(conversation.session_id))
-            relayed += int(taken)
+    conversations = [
+        c
+        for c in await store.conversations(active_only=True)
+        if c.channel is not None and c.thread_ts is not None
+    ]
+    relay.hold(c.session_id for c in conversations)
+    try:
+        for conversation in conversations:
+            try:
+                relayed += await _relay_thread(client, store, relay, conversation)
+            finally:
+                relay.release(conversation.session_id)
+    finally:
+        relay.release_all()
     if relayed:
         logger.info("relayed %d thread replies posted while the bridge was away", relayed)
+    return relayed
+
+
+async def _relay_thread(
+    client: AsyncWebClient, store: HandoffStore, relay: OperatorRelay, conversation: Conversation
+) -> int:
+    assert conversation.channel is not None
+    relayed = 0
+    try:
+        messages = [m async for m in _thread_messages(client, conversation)]
+    except SlackApiError as error:
+        logger.warning(
+            "could not read thread %s: %s", conversation.ref, error.response.get("error")
+        )
+        return 0
+    replies = [
+        reply
+        for message in messages
+        if (reply := parse_thread_message({**message, "channel": conversation.channel})) is not None
+        and reply.intent is not Intent.NOTE
+        and reply.text
+    ]
+    known = await store.known_slack_messages(conversation.channel, [r.ts for r in replies])
+    for reply in sorted(replies, key=lambda r: float(r.ts)):
+        if reply.ts in known:
+            continue
+        taken = await relay.submit(reply.for_session(conversation.session_id))
+        relayed += int(taken)
     return relayed

@@ -2,17 +2,20 @@
 
 For a single machine. The bridge talks to the agent over loopback REST like any other
 deployment (it waits and retries while Parlant starts), so nothing is shared but the loop.
+Without ``PARLANT_API_TOKEN``, both parts share one generated at start-up (kept in this
+process only); ``PARLANT_ENV=development`` still opens the API to anyone.
 """
 
 import asyncio
-import contextlib
 import os
+import secrets
 import sys
 
 from dotenv import load_dotenv
 
+from agent.lifecycle import run_until_signalled
 from agent.settings import AgentSettings, load_agent_settings
-from agent.settings import ConfigError as AgentConfigError
+from agent.startup import ensure_port_free, prepare_agent
 from slack_bridge.config import BridgeSettings, load_bridge_settings
 from slack_bridge.errors import ConfigError
 from slack_bridge.logs import configure_logging
@@ -20,6 +23,9 @@ from slack_bridge.logs import configure_logging
 
 def main() -> int:
     load_dotenv(override=False)
+    if not os.environ.get("PARLANT_API_TOKEN", "").strip():
+        # The handoff tool reads it from the environment to sign its notice to the bridge.
+        os.environ["PARLANT_API_TOKEN"] = secrets.token_urlsafe(32)
     environ = dict(os.environ)
     try:
         agent_settings = load_agent_settings(environ)
@@ -30,18 +36,20 @@ def main() -> int:
         # The handoff tool reads BRIDGE_URL from the environment when it runs.
         if not os.environ.get("BRIDGE_URL", "").strip():
             os.environ["BRIDGE_URL"] = f"http://{bridge_settings.host}:{bridge_settings.port}"
-        from agent.nlp import choose_nlp_factory
-        from agent.server import prepare_parlant_home
-
-        prepare_parlant_home(agent_settings)
-        choose_nlp_factory(agent_settings.nlp)
-    except (ConfigError, AgentConfigError) as error:
+        prepare_agent(agent_settings)
+        ensure_port_free("BRIDGE_PORT", bridge_settings.host, bridge_settings.port)
+    except ConfigError as error:
         print(f"combined: {error}", file=sys.stderr)
         return 2
     configure_logging(bridge_settings.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_both(agent_settings, bridge_settings))
-    return 0
+    try:
+        return run_until_signalled(lambda: _serve_both(agent_settings, bridge_settings), "combined")
+    except BaseExceptionGroup as group:  # a ConfigError found while opening the store
+        found = group.subgroup(ConfigError)
+        if found is None:
+            raise
+        print(f"combined: {found.exceptions[0]}", file=sys.stderr)
+        return 2
 
 
 async def _serve_both(agent_settings: AgentSettings, bridge_settings: BridgeSettings) -> None:

@@ -5,31 +5,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.secret import Secret
+from agent.settings import load_api_token
 from slack_bridge.errors import ConfigError
 from slack_bridge.ids import ChannelId
+from slack_bridge.operators import OperatorRule
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
-
-
-class Secret:
-    """A credential that never shows itself in logs, reprs or tracebacks."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+USER_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
 class BridgeSettings:
     bot_token: Secret
+    parlant_token: Secret
+    """``PARLANT_API_TOKEN``: sent to Parlant, and required of the agent's handoff notice."""
     signing_secret: Secret
     """Empty in Socket Mode."""
     app_token: Secret | None
@@ -42,6 +34,7 @@ class BridgeSettings:
     poll_seconds: float
     posts_per_second: float
     log_level: str
+    operators: OperatorRule
 
     @property
     def socket_mode(self) -> bool:
@@ -75,7 +68,7 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
     """
     # Socket Mode needs no signing secret: nothing reaches the bridge over HTTP from Slack.
     socket_mode = bool(_get(environ, "SLACK_APP_TOKEN"))
-    required = ["SLACK_BOT_TOKEN", "SLACK_HANDOFF_CHANNEL"]
+    required = ["SLACK_BOT_TOKEN", "SLACK_HANDOFF_CHANNEL", "PARLANT_API_TOKEN"]
     if not socket_mode:
         required.insert(1, "SLACK_SIGNING_SECRET")
     missing = [name for name in required if not _get(environ, name)]
@@ -103,8 +96,14 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"BRIDGE_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
+    parlant_token = load_api_token(environ)
+    assert parlant_token is not None  # required above
+
+    operators = _operator_rule(_get(environ, "SLACK_OPERATORS"))
+
     return BridgeSettings(
         bot_token=Secret(bot_token),
+        parlant_token=parlant_token,
         signing_secret=Secret(_get(environ, "SLACK_SIGNING_SECRET")),
         app_token=Secret(app_token) if app_token else None,
         handoff_channel=ChannelId(channel),
@@ -116,4 +115,20 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         poll_seconds=_number(environ, "BRIDGE_POLL_SECONDS", 2.0, 0.1, 300),
         posts_per_second=_number(environ, "SLACK_POSTS_PER_SECOND", 1.0, 0.1, 100),
         log_level=log_level,
+        operators=operators,
+    )
+
+
+def _operator_rule(raw: str) -> OperatorRule:
+    """``U…``/``W…`` user ids and ``S…`` user-group ids, separated by commas or spaces."""
+    items = [item for item in re.split(r"[\s,]+", raw) if item]
+    wrong = [item for item in items if not USER_ID.match(item) and not USER_GROUP_ID.match(item)]
+    if wrong:
+        raise ConfigError(
+            "SLACK_OPERATORS must list user ids (U…) and user-group ids (S…), got"
+            f" {', '.join(repr(item) for item in wrong[:3])}"
+        )
+    return OperatorRule(
+        users=frozenset(item for item in items if USER_ID.match(item)),
+        groups=frozenset(item for item in items if USER_GROUP_ID.match(item)),
     )

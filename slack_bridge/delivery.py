@@ -1,6 +1,7 @@
 """Slack → Parlant: operators' messages delivered to the customer, in order, exactly once.
 
 Every message is stored (``pending``) before anything else happens, keyed by its Slack id,
+and checked against the operator rules (``operators``) before it is delivered,
 so Slack's retries and duplicate deliveries are dropped and a restart resumes the queue.
 Each session has one worker delivering its messages in order; while Parlant is down it
 keeps retrying (the operator is told once) and nothing is lost. A message that was pending
@@ -11,14 +12,16 @@ delivering and recording it), so it is never delivered twice.
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
-from slack_bridge.formatting import decode_slack_text, escape, mentioned_users
-from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId
-from slack_bridge.notices import DELIVERED, DELIVERED_AS_AI, OperatorNotices
-from slack_bridge.parlant_client import ParlantClient, ParlantEvent
+from slack_bridge.formatting import decode_slack_text, inert, mentioned_users
+from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId, ts_key
+from slack_bridge.notices import DELIVERED, DELIVERED_AS_AI, HELD_BACK, OperatorNotices
+from slack_bridge.operators import REFUSALS, OperatorGate, Verdict
+from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.retry import Backoff
 from slack_bridge.slack_poster import Post, SlackPoster
 from slack_bridge.store import THREAD_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.threads import BRIDGE_METADATA_KEY
@@ -26,8 +29,14 @@ from slack_bridge.users import UserDirectory
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS = (0.5, 1, 2, 4, 8, 10)
 UNEXPECTED_FAILURE_SECONDS = 5.0
+
+
+def _later_in_thread(queued: OperatorMessage, message: OperatorMessage) -> bool:
+    """Whether ``queued`` was posted in the thread after ``message`` (Slack ts order)."""
+    if queued.origin != THREAD_ORIGIN:
+        return False
+    return ts_key(queued.ts) > ts_key(message.ts)
 
 
 class OperatorRelay:
@@ -38,15 +47,39 @@ class OperatorRelay:
         users: UserDirectory,
         notices: OperatorNotices,
         poster: SlackPoster,
+        gate: OperatorGate,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
         self._store = store
+        self._gate = gate
         self._parlant = parlant
         self._users = users
         self._notices = notices
         self._poster = poster
         self._spawn = spawn
         self._queues: dict[SessionId, collections.deque[tuple[OperatorMessage, bool]]] = {}
+        self._held: dict[SessionId, asyncio.Event] = {}
+        """Sessions whose threads are being read for missed replies: deliveries wait, so a
+        reply missed while the bridge was away goes out before newer ones."""
+
+    @property
+    def busy(self) -> bool:
+        """Messages are waiting for (or on their way to) Parlant."""
+        return any(self._queues.values())
+
+    def hold(self, sessions: Iterable[SessionId]) -> None:
+        """Deliver nothing to these sessions until ``release``: their threads are re-read."""
+        for session_id in sessions:
+            self._held.setdefault(session_id, asyncio.Event())
+
+    def release(self, session_id: SessionId) -> None:
+        held = self._held.pop(session_id, None)
+        if held is not None:
+            held.set()
+
+    def release_all(self) -> None:
+        for session_id in list(self._held):
+            self.release(session_id)
 
     async def submit(self, message: OperatorMessage) -> bool:
         """Queue a message for its customer; ``False`` if it was seen before (not queued)."""
@@ -70,22 +103,32 @@ class OperatorRelay:
         if queue is None:
             queue = self._queues[message.session_id] = collections.deque()
             self._spawn(self._work(message.session_id, queue), f"deliver-{message.session_id}")
-        queue.append((message, resumed))
+        position = len(queue)
+        if message.origin == THREAD_ORIGIN:
+            # A reply found late (catch-up) goes before newer replies still waiting; the head
+            # may already be on its way to Parlant, so it keeps its place.
+            while position > 1 and _later_in_thread(queue[position - 1][0], message):
+                position -= 1
+        queue.insert(position, (message, resumed))
 
     async def _work(
         self, session_id: SessionId, queue: collections.deque[tuple[OperatorMessage, bool]]
     ) -> None:
+        backoff = Backoff(first=UNEXPECTED_FAILURE_SECONDS, cap=60.0)
         try:
             while queue:
+                if (held := self._held.get(session_id)) is not None:
+                    await held.wait()
                 message, resumed = queue[0]
                 try:
                     await self._deliver(message, resumed)
                 except Exception:
                     # Unforeseen: keep the message (it is still pending in the store) and retry.
                     logger.exception("delivering %s failed; retrying", message.ts)
-                    await asyncio.sleep(UNEXPECTED_FAILURE_SECONDS)
+                    await backoff.wait()
                     queue[0] = (message, True)  # it may have reached Parlant: look first
                     continue
+                backoff.reset()
                 queue.popleft()
         finally:
             del self._queues[session_id]
@@ -103,14 +146,23 @@ class OperatorRelay:
                 " message was not sent to the customer.",
             )
             return
-        if resumed and (event_id := await self._find_in_parlant(message)) is not None:
-            await self._store.mark_delivered(message, event_id)
+        verdict = await self._gate.check(message.user_id, message.user_team)
+        if not verdict.allowed:
+            await self._hold_back(message, verdict)
             return
         names = await self._users.names(mentioned_users(message.text) | {message.user_id})
         text = decode_slack_text(message.text, names)
-        failures = 0
+        backoff = Backoff()
+        # Resumed after a restart, or after a failure whose outcome is unknown (a timeout,
+        # a 5xx, a dropped connection after Parlant stored the event): look before posting.
+        outcome_unknown = resumed
         while True:
             try:
+                if outcome_unknown and (found := await self._find_in_parlant(message)):
+                    await self._store.mark_delivered(message, found)
+                    if message.origin == THREAD_ORIGIN:
+                        await self._confirm(message, conversation, text)
+                    return
                 event = await self._parlant.post_message(
                     message.session_id,
                     EventSource.AS_AI if message.as_ai else EventSource.HUMAN_AGENT,
@@ -124,7 +176,8 @@ class OperatorRelay:
                 )
                 break
             except ParlantUnavailable as error:
-                if failures == 0:
+                outcome_unknown = True
+                if backoff.failures == 0:
                     logger.warning("Parlant unavailable for %s: %s", message.session_id, error)
                     await self._tell(
                         message,
@@ -132,8 +185,7 @@ class OperatorRelay:
                         "Parlant is unreachable right now. Your message is queued and will"
                         " reach the customer, in order, as soon as it is back.",
                     )
-                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
-                failures += 1
+                await backoff.wait()
             except ParlantRejected as error:
                 logger.error("Parlant refused a message for %s: %s", message.session_id, error)
                 await self._store.mark_dropped(message, f"rejected {error.status}")
@@ -146,23 +198,26 @@ class OperatorRelay:
         await self._store.mark_delivered(message, event.id)
         await self._confirm(message, conversation, text)
 
-    async def _find_in_parlant(self, message: OperatorMessage) -> EventId | None:
-        events: list[ParlantEvent] = await self._retrying(
-            lambda: self._parlant.events(message.session_id, 0)
+    async def _hold_back(self, message: OperatorMessage, verdict: Verdict) -> None:
+        """Not an operator: nothing reaches the customer; the author is told privately."""
+        await self._store.mark_dropped(message, f"not an operator ({verdict.value})")
+        logger.info("held back %s from %s: %s", message.ts, message.user_id, verdict.value)
+        if message.origin == THREAD_ORIGIN:
+            await self._notices.react(message.channel, message.ts, HELD_BACK)
+        await self._notices.tell(
+            message.user_id, message.channel, f"Not sent to the customer. {REFUSALS[verdict]}"
         )
-        for event in events:
+
+    async def _find_in_parlant(self, message: OperatorMessage) -> EventId | None:
+        """The event an earlier attempt created for ``message``, if Parlant has it.
+
+        Raises:
+            ParlantUnavailable: Parlant could not be asked.
+        """
+        for event in await self._parlant.events(message.session_id, 0):
             if event.metadata.get(BRIDGE_METADATA_KEY) == message.ts:
                 return EventId(event.id)
         return None
-
-    async def _retrying(self, call: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
-        failures = 0
-        while True:
-            try:
-                return await call()
-            except ParlantUnavailable:
-                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
-                failures += 1
 
     async def _confirm(
         self, message: OperatorMessage, conversation: Conversation, text: str
@@ -172,7 +227,7 @@ class OperatorRelay:
             await self._notices.react(message.channel, message.ts, receipt)
             return
         if conversation.channel is not None and conversation.thread_ts is not None:
-            note = f":robot_face: *Sent as the AI* by <@{message.user_id}>:\n{escape(text)}"
+            note = f":robot_face: *Sent as the AI* by <@{message.user_id}>:\n{inert(text)}"
             self._poster.submit(conversation.channel, conversation.thread_ts, Post(text=note))
 
     async def _tell(

@@ -1,8 +1,8 @@
 """What can go wrong talking to Parlant, and with the bridge's settings."""
 
+from agent.settings import ConfigError
 
-class ConfigError(Exception):
-    """A setting is missing or invalid; the message names it in one line."""
+__all__ = ["ConfigError", "ParlantError", "ParlantRejected", "ParlantUnavailable"]
 
 
 class ParlantError(Exception):

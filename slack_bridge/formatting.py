@@ -1,11 +1,15 @@
 """Text crossing between Parlant and Slack, and the Block Kit the bridge posts.
 
-Toward Slack, customer (and AI) text is escaped so ``<!channel>``, ``<@U…>`` and links are
-shown, not acted on. Toward the customer, Slack's markup is decoded into plain words.
+Toward Slack, customer (and AI) text is made inert: ``&``, ``<`` and ``>`` are escaped so
+``<!channel>``, ``<@U…>`` and ``<url|label>`` are shown, not acted on; bare links are shown
+as inline code so Slack neither links nor unfurls them; Block Kit text carrying such text is
+``verbatim`` so Slack does not auto-link ``@here``, ``#channel`` names or URLs in it; and each
+message is a block quote under a bold speaker line the bridge writes, so no line of it can
+pass for another speaker. Toward the customer, Slack's markup is decoded into plain words.
 """
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +28,9 @@ from slack_sdk.models.blocks import (
 # Slack renders long messages poorly past ~4,000 characters; a section's text stops at 3,000.
 POST_CHARS = 3_800
 SECTION_CHARS = 2_900
+FIELD_CHARS = 1_900
 USERNAME_CHARS = 80
+SPEAKER_CHARS = 100
 HEADER_CHARS = 150
 
 REPLY_AS_AI_ACTION = "reply_as_ai"
@@ -35,7 +41,9 @@ _SPECIAL_MENTIONS = {"channel": "@channel", "here": "@here", "everyone": "@every
 
 
 def escape(text: str) -> str:
-    """Make text inert in Slack: only ``&``, ``<`` and ``>`` are control characters there."""
+    """Escape Slack's only control characters, ``&``, ``<`` and ``>``: no ``<!here>``, ``<@U…>``
+    or ``<url|label>`` token is left. Customer and AI text wants :func:`inert` or
+    :func:`quote`, which also keep bare links and forged speaker lines out."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -103,6 +111,164 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Customer (and AI) text toward Slack ---------------------------------------------------------
+
+BACKTICK_STANDIN = "\u02cb"
+"""U+02CB (modifier letter grave accent), shown for a backtick of customer text: a real one could
+open or close inline code and so leave a link the bridge put in code outside it."""
+QUOTE_CHARS = POST_CHARS - 200
+"""Longest quoted line of the transcript; longer lines continue on the next quoted line."""
+
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_WORD = re.compile(r"\S+")
+_LEADING = "([{\"'"
+_TRAILING = ".,;:!?)]}\"'"
+# What Slack might turn into a link, generously: any ``scheme://``, ``mailto:`` and the like,
+# ``www.``, anything shaped like a domain name (``evil.example``, ``a@b.example``, even
+# ``claim.pdf``) and IPv4 addresses. A false positive only costs a pair of backticks.
+_LINK_LIKE = re.compile(
+    r"://"
+    r"|(?<![^\W_])(?:mailto|tel|sms|callto|xmpp|news):"
+    r"|(?<![^\W_])www\d{0,3}\."
+    r"|[^\W_]\.[^\W\d_]{2}"
+    r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}",
+    re.IGNORECASE,
+)
+
+
+def one_line(text: str) -> str:
+    """Names and other one-line values: all whitespace (newlines too) as single spaces, and
+    without the bidirectional controls that could show the rest of a line reversed."""
+    return " ".join(_BIDI_CONTROLS.sub("", text).split())
+
+
+def _split_word(word: str) -> tuple[str, str, str]:
+    """(leading punctuation, core, trailing punctuation): ``(https://x).`` → ``(``,
+    ``https://x``, ``).``; a ``)`` the core opened stays in it (``…/Foo_(bar)``)."""
+    start, end = 0, len(word)
+    while start < end and word[start] in _LEADING:
+        start += 1
+    opened, closed = word.count("(", start), word.count(")", start)
+    while end > start and word[end - 1] in _TRAILING:
+        if word[end - 1] == ")":
+            if opened >= closed:
+                break
+            closed -= 1
+        end -= 1
+    return word[:start], word[start:end], word[end:]
+
+
+def _inert_word(word: str) -> str:
+    lead, core, trail = _split_word(word)
+    if not _LINK_LIKE.search(core):
+        return escape(word)
+    return f"{escape(lead)}`{escape(core)}`{escape(trail)}"
+
+
+def inert(text: str) -> str:
+    """Customer (or AI) text as mrkdwn Slack shows as written and acts on in no way.
+
+    ``&``, ``<``, ``>`` are escaped (``<!here>`` → ``&lt;!here&gt;``); each word that could be a
+    link (``https://…``, ``www.…``, ``mailto:…``, ``evil.example/login``, ``a@b.example``)
+    becomes inline code, where Slack neither links nor unfurls it, still there to read and
+    copy; backticks become U+02CB so none can end that code early. Plain ``@here``, ``@channel``
+    and ``#general`` stay as they are: they are only text in a message's ``text`` (the bridge
+    never sets ``link_names``) and in ``verbatim`` Block Kit text.
+    """
+    text = text.replace("`", BACKTICK_STANDIN)
+    parts: list[str] = []
+    end = 0
+    for match in _WORD.finditer(text):
+        parts.append(escape(text[end : match.start()]))
+        parts.append(_inert_word(match.group()))
+        end = match.end()
+    parts.append(escape(text[end:]))
+    return "".join(parts)
+
+
+def inert_line(text: str) -> str:
+    """A customer-chosen value (a name, a reason) on one line, inert in Slack."""
+    return inert(one_line(text))
+
+
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    """Block Kit mrkdwn without Slack's automatic parsing (URLs, ``#channel``, ``@here``).
+
+    ``verbatim`` still renders formatting and explicit tokens such as ``<!date^…>``.
+    """
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
+def _cut_word(word: str, limit: int) -> list[str]:
+    """A word too long for one line as pieces each at most ``limit`` long once inert."""
+    pieces: list[str] = []
+    start = size = 0
+    for index, char in enumerate(word):
+        cost = len(escape(char))
+        if size + cost > limit - 2 and index > start:  # 2: the backticks of a link
+            pieces.append(word[start:index])
+            start, size = index, 0
+        size += cost
+    pieces.append(word[start:])
+    return pieces
+
+
+def _wrap(line: str, limit: int) -> list[str]:
+    """One line of customer text as inert rows of at most ``limit`` characters, cut between
+    words (inside a word only when it alone is longer than that)."""
+    rows: list[str] = []
+    row = gap = ""
+    for token in re.split(r"(\s+)", line.replace("`", BACKTICK_STANDIN)):
+        if not token:
+            continue
+        if token.isspace():
+            gap += token
+            continue
+        pieces = [token] if len(_inert_word(token)) <= limit else _cut_word(token, limit)
+        for piece in pieces:
+            shown = _inert_word(piece)
+            if len(row) + len(gap) + len(shown) > limit:
+                if row:
+                    rows.append(row)
+                row = gap = ""
+            row += escape(gap) + shown
+            gap = ""
+    rows.append(row)
+    return rows
+
+
+def quote(text: str, limit: int | None = None) -> list[str]:
+    """Customer (or AI) text as mrkdwn block-quote lines, every line starting with ``>``.
+
+    Nothing in the text can start a line of its own, so nothing in it passes for a speaker
+    line the bridge wrote. With a ``limit``, no line is longer than that.
+    """
+    lines = text.splitlines()  # \r, \u2028 and the like break lines too
+    while lines and not lines[-1].strip():
+        lines.pop()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    rows: list[str] = []
+    for line in lines or [""]:
+        shown = [inert(line)] if limit is None else _wrap(line, limit - 2)
+        rows.extend(f"> {row}".rstrip() for row in shown)
+    return rows
+
+
+def speaker(author: str) -> str:
+    """The bold line the bridge writes above a speaker's messages: ``*Jane Doe (customer):*``.
+
+    The author holds a customer-chosen name: it is kept to one line, loses its ``*`` (one
+    could end the bold early and make the rest of the line look like a message), is inert
+    like message text and at most ``SPEAKER_CHARS`` long.
+    """
+    return f"*{_fit(one_line(author.replace('*', ' ')), inert, SPEAKER_CHARS)}:*"
+
+
+def _continued(header: str) -> str:
+    return f"{header[:-2]} (continued):*"
+
+
 @dataclass(frozen=True)
 class HandoffSummary:
     session_id: str
@@ -124,34 +290,42 @@ def _slack_date(iso: str) -> str:
 def root_message(summary: HandoffSummary, *, returned: bool = False) -> tuple[str, list[Block]]:
     """The thread's opening message: fallback text and blocks.
 
-    Once the session is ``returned`` to the AI, the buttons give way to a status line.
+    Once the session is ``returned`` to the AI, the buttons give way to a status line. Every
+    mrkdwn text object is ``verbatim``; the customer's name is one line and the reason a
+    block quote, both inert.
     """
-    name = escape(summary.customer_name)
-    reason = escape(summary.reason)
-    fallback = f"Handoff {summary.ref}: {name} — {clip(reason, 300)}"
+    name = one_line(summary.customer_name)
+    reason = summary.reason
+    fallback = (
+        f"Handoff {summary.ref}: {inert(clip(name, 300))} — {inert(clip(one_line(reason), 300))}"
+    )
     if returned:
         fallback = f"{fallback} (returned to the AI)"
     blocks: list[Block] = [
         HeaderBlock(
             text=PlainTextObject(
-                text=clip(f"Handoff {summary.ref}: {name}", HEADER_CHARS), emoji=True
+                text=clip(f"Handoff {summary.ref}: {escape(name)}", HEADER_CHARS), emoji=True
             )
         ),
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=f"*Customer*\n{clip(name, 1900)}"),
-                MarkdownTextObject(text=f"*Reference*\n`{summary.ref}`"),
-                MarkdownTextObject(text=f"*Handed off*\n{_slack_date(summary.requested_at)}"),
-                MarkdownTextObject(text=f"*Parlant session*\n`{escape(summary.session_id)}`"),
+                _mrkdwn(_fit(name, lambda text: f"*Customer*\n{inert(text)}", FIELD_CHARS)),
+                _mrkdwn(f"*Reference*\n`{summary.ref}`"),
+                _mrkdwn(f"*Handed off*\n{_slack_date(summary.requested_at)}"),
+                _mrkdwn(f"*Parlant session*\n`{escape(summary.session_id)}`"),
             ]
         ),
-        SectionBlock(text=MarkdownTextObject(text=f"*Reason*\n{clip(reason, SECTION_CHARS)}")),
+        SectionBlock(
+            text=_mrkdwn(
+                _fit(reason, lambda text: "*Reason*\n" + "\n".join(quote(text)), SECTION_CHARS)
+            )
+        ),
         ContextBlock(
             elements=[
-                MarkdownTextObject(
-                    text="Reply in this thread to answer the customer · start with `!ai ` to"
+                _mrkdwn(
+                    "Reply in this thread to answer the customer · start with `!ai ` to"
                     " answer as the AI · start with `note:` for a note the customer never sees"
-                    f" · `/as-ai {summary.ref} <text>` in the channel"
+                    f" · `/as-ai {summary.ref} &lt;text&gt;` in the channel"
                 )
             ]
         ),
@@ -160,11 +334,21 @@ def root_message(summary: HandoffSummary, *, returned: bool = False) -> tuple[st
     return fallback, blocks
 
 
+def _fit(text: str, render: Callable[[str], str], limit: int) -> str:
+    """``render(text)``, with ``text`` clipped until the result is at most ``limit`` long (the
+    clipping is done before rendering so no escape or inline code is ever cut in two)."""
+    shown = render(text)
+    while len(shown) > limit and len(text) > 1:
+        text = clip(text, max(1, len(text) * limit // len(shown) - 1))
+        shown = render(text)
+    return shown
+
+
 def _returned_status() -> Block:
     return ContextBlock(
         elements=[
-            MarkdownTextObject(
-                text=":leftwards_arrow_with_hook: *Returned to the AI.* Replies here no longer"
+            _mrkdwn(
+                ":leftwards_arrow_with_hook: *Returned to the AI.* Replies here no longer"
                 " reach the customer."
             )
         ]
@@ -184,7 +368,7 @@ def _actions(summary: HandoffSummary) -> Block:
                 style="danger",
                 confirm=ConfirmObject(
                     title="Hand back to the AI?",
-                    text="The AI will answer the customer's next message.",
+                    text=_mrkdwn("The AI will answer the customer's next message."),
                     confirm="Hand back",
                     deny="Cancel",
                 ),
@@ -202,16 +386,45 @@ class Line:
 
 
 def transcript(lines: Sequence[Line]) -> list[str]:
-    """The conversation before the handoff, as posts within Slack's limits."""
+    """The conversation before the handoff, as posts within Slack's limits.
+
+    Each speaker's line in bold, their message quoted below it. A message cut between two
+    posts goes on under ``*Speaker (continued):*``, so no post starts with unframed text.
+    """
     if not lines:
         return ["_No messages before the handoff._"]
-    body = "\n".join(f"*{escape(line.author)}:* {escape(line.text)}" for line in lines)
-    return chunk(f"*Conversation so far*\n{body}")
+    posts: list[list[str]] = [["*Conversation so far*"]]
+    size = len(posts[0][0])
+    for line in lines:
+        header = speaker(line.author)
+        for index, row in enumerate(quote(line.text, QUOTE_CHARS)):
+            rows = [header, row] if index == 0 else [row]
+            grow = sum(len(r) + 1 for r in rows)
+            if size + grow > POST_CHARS:
+                if index:
+                    rows = [_continued(header), row]
+                posts.append([])
+                size, grow = -1, sum(len(r) + 1 for r in rows)
+            posts[-1].extend(rows)
+            size += grow
+    return ["\n".join(post) for post in posts]
 
 
 def combine(lines: Sequence[Line]) -> tuple[str, str | None]:
-    """Several waiting messages for one thread as one post: (text, username)."""
+    """Several waiting messages for one thread as one post: (text, username).
+
+    One speaker: their messages quoted, posted under their name. Several: each speaker's
+    line in bold (once for consecutive messages), their messages quoted below it.
+    """
     authors = {line.author for line in lines}
     if len(authors) == 1:
-        return "\n".join(escape(line.text) for line in lines), clip(lines[0].author, USERNAME_CHARS)
-    return "\n".join(f"*{escape(line.author)}:* {escape(line.text)}" for line in lines), None
+        text = "\n".join(row for line in lines for row in quote(line.text, QUOTE_CHARS))
+        return text, clip(one_line(lines[0].author), USERNAME_CHARS)
+    rows: list[str] = []
+    previous: str | None = None
+    for line in lines:
+        if line.author != previous:
+            rows.append(speaker(line.author))
+            previous = line.author
+        rows.extend(quote(line.text, QUOTE_CHARS))
+    return "\n".join(rows), None

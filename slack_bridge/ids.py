@@ -13,6 +13,14 @@ Ts = NewType("Ts", str)
 """A Slack message timestamp (``"1700000000.000100"``): a message's id within its channel."""
 
 
+def ts_key(ts: str) -> tuple[int, int]:
+    """Orders Slack ts strings as Slack does (numerically); ids that are not a ts go last."""
+    seconds, _, fraction = ts.partition(".")
+    if not seconds.isdigit() or not fraction.isdigit():
+        return (2**62, 0)
+    return int(seconds), int(fraction.ljust(6, "0")[:6])
+
+
 class EventSource(enum.StrEnum):
     CUSTOMER = "customer"
     CUSTOMER_UI = "customer_ui"
@@ -34,6 +42,13 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
 REF_PREFIX = "H-"
 REF_PATTERN = re.compile(r"^H-[0-9A-Z]{4,8}$", re.IGNORECASE)
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""Parlant's ids (nanoid or uuid hex): letters, digits, ``-`` and ``_``, bounded."""
+
+
+def parse_session_id(text: str) -> SessionId | None:
+    """``text`` as a session id, or ``None`` if it cannot be one (never reaches a URL)."""
+    return SessionId(text) if SESSION_ID_PATTERN.fullmatch(text) else None
 
 
 def short_ref(session_id: SessionId, length: int = 4) -> str:

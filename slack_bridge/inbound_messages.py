@@ -34,6 +34,8 @@ class ThreadMessage:
     text: str
     intent: Intent
     file_names: tuple[str, ...] = ()
+    user_team: str | None = None
+    """The author's own workspace, when Slack says (Slack Connect users differ)."""
 
     def for_session(self, session_id: SessionId) -> OperatorMessage:
         """The message to deliver to the customer of ``session_id``."""
@@ -45,6 +47,7 @@ class ThreadMessage:
             as_ai=self.intent is Intent.AS_AI,
             text=self.text,
             origin=THREAD_ORIGIN,
+            user_team=self.user_team,
         )
 
 
@@ -74,4 +77,5 @@ def parse_thread_message(event: Mapping[str, Any]) -> ThreadMessage | None:
         text=text.strip(),
         intent=intent,
         file_names=files,
+        user_team=str(event["user_team"]) if event.get("user_team") else None,
     )

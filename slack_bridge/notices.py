@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 DELIVERED = "white_check_mark"
 DELIVERED_AS_AI = "robot_face"
 NOTE_KEPT = "memo"
+HELD_BACK = "no_entry_sign"
+"""On a message that was not sent to the customer (its author is not an operator)."""
 
 
 class OperatorNotices:

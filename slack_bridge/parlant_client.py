@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
+from agent.secret import Secret
 from slack_bridge.errors import ParlantError, ParlantRejected, ParlantUnavailable
 from slack_bridge.ids import EventId, EventKind, EventSource, SessionId
 
@@ -121,12 +123,21 @@ def parse_notice(raw: Mapping[str, Any]) -> StreamNotice:
     )
 
 
+def _path(*segments: str) -> str:
+    """A URL path whose every segment is quoted: ids never add or climb path levels."""
+    return "".join("/" + quote(segment, safe="") for segment in segments)
+
+
 class ParlantClient:
     """Parlant's REST API over one shared aiohttp session."""
 
-    def __init__(self, base_url: str, http: aiohttp.ClientSession) -> None:
+    def __init__(self, base_url: str, http: aiohttp.ClientSession, token: Secret) -> None:
         self._base = base_url.rstrip("/")
         self._http = http
+        self._token = token
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token.reveal()}"}
 
     async def _request(
         self,
@@ -140,7 +151,12 @@ class ParlantClient:
         url = f"{self._base}{path}"
         try:
             async with self._http.request(
-                method, url, params=params, json=body, timeout=REQUEST_TIMEOUT
+                method,
+                url,
+                params=params,
+                json=body,
+                headers=self._headers(),
+                timeout=REQUEST_TIMEOUT,
             ) as response:
                 if response.status >= 500:
                     message = f"{what}: Parlant answered {response.status}"
@@ -176,7 +192,9 @@ class ParlantClient:
             ParlantUnavailable: Parlant could not be reached.
         """
         try:
-            raw = await self._request("GET", f"/sessions/{session_id}", what=f"read {session_id}")
+            raw = await self._request(
+                "GET", _path("sessions", session_id), what=f"read {session_id}"
+            )
         except ParlantRejected as error:
             if error.status == 404:
                 return None
@@ -186,7 +204,7 @@ class ParlantClient:
     async def customer_name(self, customer_id: str) -> str:
         """The customer's display name (``Guest`` when Parlant has none)."""
         try:
-            raw = await self._request("GET", f"/customers/{customer_id}", what="read customer")
+            raw = await self._request("GET", _path("customers", customer_id), what="read customer")
         except ParlantRejected:
             return "Guest"
         return str(raw.get("name") or "Guest")
@@ -202,7 +220,7 @@ class ParlantClient:
         """
         raw = await self._request(
             "GET",
-            f"/sessions/{session_id}/events",
+            _path("sessions", session_id, "events"),
             params={"min_offset": str(min_offset), "kinds": kinds, "wait_for_data": "0"},
             what=f"list events of {session_id}",
         )
@@ -231,7 +249,7 @@ class ParlantClient:
         if participant is not None:
             body["participant"] = dict(participant)
         raw = await self._request(
-            "POST", f"/sessions/{session_id}/events", body=body, what=f"post to {session_id}"
+            "POST", _path("sessions", session_id, "events"), body=body, what=f"post to {session_id}"
         )
         return parse_event(session_id, raw)
 
@@ -244,7 +262,7 @@ class ParlantClient:
         """
         await self._request(
             "PATCH",
-            f"/sessions/{session_id}",
+            _path("sessions", session_id),
             body={
                 "mode": "auto",
                 "metadata": {"set": {}, "unset": [HANDOFF_METADATA_KEY]},
@@ -263,8 +281,14 @@ class ParlantClient:
         url = f"{self._base}{STREAM_PATH}"
         try:
             async with self._http.get(
-                url, params={"kinds": "message"}, timeout=STREAM_TIMEOUT
+                url, params={"kinds": "message"}, headers=self._headers(), timeout=STREAM_TIMEOUT
             ) as response:
+                if response.status in (401, 403):
+                    raise ParlantUnavailable(
+                        f"the push stream refused the token ({response.status}):"
+                        " check PARLANT_API_TOKEN",
+                        response.status,
+                    )
                 if response.status == 404:
                     raise ParlantRejected("the agent has no push stream", 404)
                 if response.status != 200:

@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 
+from agent.secret import Secret, bearer_token
 from slack_bridge.bridge import Bridge, open_bridge
 from slack_bridge.config import BridgeSettings
-from slack_bridge.ids import SessionId
+from slack_bridge.ids import parse_session_id
 
 logger = logging.getLogger(__name__)
 
@@ -24,19 +27,39 @@ HEALTH_PATH = "/healthz"
 
 def web_app(bridge: Bridge) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
-        response = await bridge.app.async_dispatch(await to_bolt_request(request))
+        # Checked before anything is parsed: an unsigned body is never looked into.
+        body = await request.read()
+        if not _signed_by_slack(body, request, bridge.settings.signing_secret):
+            return web.json_response({"ok": False, "error": "invalid_signature"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (ValueError, TypeError, AttributeError, KeyError):
+            # Not UTF-8, not JSON, or JSON that is not an object: Bolt's parser gave up.
+            return web.json_response({"ok": False, "error": "invalid_body"}, status=400)
+        response = await bridge.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     async def handoff_notice(request: web.Request) -> web.Response:
+        if not _bearer_matches(request, bridge.settings.parlant_token):
+            return web.json_response(
+                {"ok": False, "error": "not_authed"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         try:
             body: Any = await request.json()
-        except ValueError:
+        except (ValueError, UnicodeDecodeError):
             return web.json_response({"ok": False, "error": "invalid_json"}, status=400)
-        session_id = body.get("session_id") if isinstance(body, dict) else None
-        if not isinstance(session_id, str) or not session_id.strip():
-            return web.json_response({"ok": False, "error": "session_id_required"}, status=400)
-        logger.info("handoff notice for %s", session_id.strip())
-        bridge.mirror.request_check(SessionId(session_id.strip()))
+        raw = body.get("session_id") if isinstance(body, dict) else None
+        session_id = parse_session_id(raw.strip()) if isinstance(raw, str) else None
+        if session_id is None:
+            return web.json_response({"ok": False, "error": "invalid_session_id"}, status=400)
+        logger.info("handoff notice for %s", session_id)
+        bridge.mirror.request_check(session_id)
         return web.json_response({"ok": True}, status=202)
 
     async def health(_: web.Request) -> web.Response:
@@ -55,6 +78,20 @@ def web_app(bridge: Bridge) -> web.Application:
     app.router.add_post(HANDOFF_NOTICE_PATH, handoff_notice)
     app.router.add_get(HEALTH_PATH, health)
     return app
+
+
+def _signed_by_slack(body: bytes, request: web.Request, secret: Secret) -> bool:
+    """slack-sdk's check of ``X-Slack-Signature``; a body that is not even UTF-8 cannot
+    have come from Slack (and the verifier cannot read it)."""
+    try:
+        return SignatureVerifier(secret.reveal()).is_valid_request(body, dict(request.headers))
+    except UnicodeDecodeError:
+        return False
+
+
+def _bearer_matches(request: web.Request, token: Secret) -> bool:
+    presented = bearer_token(request.headers.get("Authorization"))
+    return presented is not None and token.matches(presented)
 
 
 def _reconnect_listener(
@@ -82,6 +119,7 @@ async def run_bridge(settings: BridgeSettings) -> None:
     runner: web.AppRunner | None = None
     socket_mode: AsyncSocketModeHandler | None = None
     try:
+        await bridge.start()  # resumes and holds deliveries before new requests come in
         runner = web.AppRunner(web_app(bridge), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
@@ -89,7 +127,6 @@ async def run_bridge(settings: BridgeSettings) -> None:
             socket_mode = AsyncSocketModeHandler(bridge.app, settings.app_token.reveal())
             socket_mode.client.message_listeners.append(_reconnect_listener(bridge))
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        await bridge.start()
         mode = "Socket Mode" if socket_mode else f"HTTP mode at {SLACK_EVENTS_PATH}"
         logger.info(
             "bridge ready on http://%s:%s (%s), channel %s, Parlant %s",

@@ -1,13 +1,13 @@
 """The Bolt app: what operators do in Slack, turned into work for the relays.
 
-Listeners answer Slack at once (acks within Slack's 3 seconds) and hand the slow part to
-the relays. Catch-all listeners at the end make sure no subscribed event, action,
-shortcut or view ever gets a 404 from Bolt.
+Listeners store what they take, then answer Slack (acks within Slack's 3 seconds), and
+hand the slow part to the relays. Catch-all listeners at the end make sure no subscribed
+event, action, shortcut or view ever gets a 404 from Bolt.
 """
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -18,10 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.errors import ParlantError
-from slack_bridge.formatting import HAND_BACK_ACTION, REPLY_AS_AI_ACTION, escape
+from slack_bridge.formatting import HAND_BACK_ACTION, REPLY_AS_AI_ACTION, escape, inert_line
 from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
 from slack_bridge.inbound_messages import Intent, parse_thread_message
 from slack_bridge.notices import NOTE_KEPT, OperatorNotices
+from slack_bridge.operators import REFUSALS, OperatorGate
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.store import COMMAND_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.targets import Refusal, resolve_as_ai
@@ -49,8 +50,12 @@ class BridgeListeners:
         relay: OperatorRelay,
         mirror: ThreadMirror,
         notices: OperatorNotices,
+        gate: OperatorGate,
+        spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
         self._channel = settings.handoff_channel
+        self._gate = gate
+        self._spawn = spawn
         self._store = store
         self._parlant = parlant
         self._relay = relay
@@ -61,6 +66,15 @@ class BridgeListeners:
         if channel != self._channel:
             return None
         return await self._store.conversation_by_thread(ChannelId(channel), Ts(thread_ts))
+
+    def _later(self, notice: Coroutine[Any, Any, None]) -> None:
+        """A courtesy to an operator, sent after Slack's event is acknowledged."""
+        self._spawn(notice, "operator-notice")
+
+    async def _refusal(self, user: UserId) -> str | None:
+        """Why ``user`` may not act for customers, or ``None`` for an operator."""
+        verdict = await self._gate.check(user)
+        return None if verdict.allowed else f"Nothing was sent. {REFUSALS[verdict]}"
 
     async def on_message(self, event: Mapping[str, Any]) -> None:
         if event.get("subtype") in ("message_changed", "message_deleted"):
@@ -73,24 +87,28 @@ class BridgeListeners:
         if conversation is None:
             return
         if reply.intent is Intent.NOTE:
-            await self._notices.react(reply.channel, reply.ts, NOTE_KEPT)
+            self._later(self._notices.react(reply.channel, reply.ts, NOTE_KEPT))
             return
         if not reply.text:
             if reply.file_names:
-                await self._notices.tell(
-                    reply.user,
-                    reply.channel,
-                    "Files are not forwarded to the customer; describe the file in text.",
-                    reply.thread_ts,
+                self._later(
+                    self._notices.tell(
+                        reply.user,
+                        reply.channel,
+                        "Files are not forwarded to the customer; describe the file in text.",
+                        reply.thread_ts,
+                    )
                 )
             return
-        await self._relay.submit(reply.for_session(conversation.session_id))
-        if reply.file_names:
-            await self._notices.tell(
-                reply.user,
-                reply.channel,
-                "Your text was sent; attached files are not forwarded to the customer.",
-                reply.thread_ts,
+        taken = await self._relay.submit(reply.for_session(conversation.session_id))
+        if taken and reply.file_names:
+            self._later(
+                self._notices.tell(
+                    reply.user,
+                    reply.channel,
+                    "Your text was sent; attached files are not forwarded to the customer.",
+                    reply.thread_ts,
+                )
             )
 
     async def _on_change(self, event: Mapping[str, Any]) -> None:
@@ -104,17 +122,23 @@ class BridgeListeners:
         if await self._thread_conversation(channel, thread_ts) is None:
             return
         what = "Edits" if event.get("subtype") == "message_changed" else "Deletions"
-        await self._notices.tell(
-            UserId(user),
-            ChannelId(channel),
-            f"{what} are not passed on: the customer keeps what was sent. Post a new reply to"
-            " correct it.",
-            Ts(thread_ts),
+        self._later(
+            self._notices.tell(
+                UserId(user),
+                ChannelId(channel),
+                f"{what} are not passed on: the customer keeps what was sent. Post a new reply to"
+                " correct it.",
+                Ts(thread_ts),
+            )
         )
 
     async def on_as_ai_command(self, command: Mapping[str, Any]) -> str:
         """``/as-ai [ref] text``: the answer is private to the operator."""
         user = UserId(str(command["user_id"]))
+        if (refusal := await self._refusal(user)) is not None:
+            return refusal
+        if command.get("channel_id") != self._channel:
+            return f"`{AS_AI_COMMAND}` works only in the handoff channel, <#{self._channel}>."
         target = await resolve_as_ai(self._store, user, str(command.get("text") or ""))
         if isinstance(target, Refusal):
             return target.text
@@ -133,13 +157,16 @@ class BridgeListeners:
         if not taken:
             return "That command was already received."
         return (
-            f"Sending as the AI to `{conversation.ref}` ({escape(conversation.customer_name)})."
+            f"Sending as the AI to `{conversation.ref}` ({inert_line(conversation.customer_name)})."
             " It shows in the thread once delivered."
         )
 
     async def open_as_ai_modal(
         self, client: AsyncWebClient, trigger_id: str, session_id: str, user: str, channel: str
     ) -> None:
+        if (refusal := await self._refusal(UserId(user))) is not None:
+            await self._notices.tell(UserId(user), ChannelId(channel), refusal)
+            return
         conversation = await self._store.conversation(SessionId(session_id))
         if conversation is None or not conversation.active:
             await self._notices.tell(
@@ -172,6 +199,9 @@ class BridgeListeners:
         values = view["state"]["values"]
         text = str(values.get(AS_AI_BLOCK, {}).get(AS_AI_INPUT, {}).get("value") or "").strip()
         conversation = await self._store.conversation(SessionId(str(view["private_metadata"])))
+        if (refusal := await self._refusal(UserId(str(body["user"]["id"])))) is not None:
+            await ack(response_action="errors", errors={AS_AI_BLOCK: refusal})
+            return
         if not text:
             await ack(response_action="errors", errors={AS_AI_BLOCK: "Write a message to send."})
             return
@@ -181,8 +211,8 @@ class BridgeListeners:
                 errors={AS_AI_BLOCK: "This session is no longer handed off; nothing was sent."},
             )
             return
-        await ack()
-        # Modal text is plain: escape it so decoding gives back exactly what was typed.
+        # Stored before the ack, so a submission Slack saw accepted is never lost. Modal
+        # text is plain: escape it so decoding gives back exactly what was typed.
         await self._relay.submit(
             OperatorMessage(
                 channel=conversation.channel or self._channel,
@@ -194,6 +224,7 @@ class BridgeListeners:
                 origin=COMMAND_ORIGIN,
             )
         )
+        await ack()
 
     async def on_shortcut(self, client: AsyncWebClient, body: Mapping[str, Any]) -> None:
         message = body.get("message") or {}
@@ -216,6 +247,9 @@ class BridgeListeners:
         action = body["actions"][0]
         user = UserId(str(body["user"]["id"]))
         channel = ChannelId(str((body.get("channel") or {}).get("id") or self._channel))
+        if (refusal := await self._refusal(user)) is not None:
+            await self._notices.tell(user, channel, refusal)
+            return
         conversation = await self._store.conversation(SessionId(str(action["value"])))
         if conversation is None or not conversation.active:
             await self._notices.tell(user, channel, "That session is already back with the AI.")
@@ -238,7 +272,9 @@ def build_app(
         client=client,
         signing_secret=settings.signing_secret.reveal(),
         request_verification_enabled=not settings.socket_mode,
-        process_before_response=False,
+        # Listeners store what they take before Slack gets its acknowledgement; the slow
+        # work (Parlant, notices) happens afterwards in the relays' own tasks.
+        process_before_response=True,
     )
 
     @app.event("message")

@@ -1,43 +1,65 @@
-"""Posting into Slack threads at Slack's pace, in order, without losing anything.
+"""Posting into Slack threads at Slack's pace, in order, each post exactly once.
 
 Slack allows about one ``chat.postMessage`` per second per channel (short bursts are
 fine), shared by every thread of the handoff channel. Each channel gets one worker that
 takes threads in turn; when several messages for one thread are waiting, they go out as
-one post. Failures are retried until Slack takes the post: a Slack outage delays
-messages and never drops them. Only errors Slack will never accept (a malformed post)
-give up, after logging.
+one post.
+
+Every post carries a key in its Slack message metadata. When the outcome of an attempt is
+unknown — a timeout, a dropped connection, a 5xx after Slack may have stored the post —
+the worker looks for that key among the thread's newest messages before trying again, so
+a post is never repeated (the client used here never retries a post by itself). A thread
+Slack refuses for good (locked, its root deleted) is parked: its posts are answered
+``None`` at once and the other threads go on. Anything else is retried with backoff until
+Slack takes the post: an outage delays messages and never drops them.
 """
 
 import asyncio
 import logging
 import time
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.formatting import POST_CHARS, Line, combine
 from slack_bridge.ids import ChannelId, Ts
+from slack_bridge.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
-# Slack answers these when the post itself is malformed: retrying it cannot help. Anything
-# else (rate limits, outages, a revoked token, the bot not yet in the channel) is retried
-# with backoff until it works, so a fixed configuration lets the backlog through.
+POST_EVENT_TYPE = "parlant_bridge_post"
+"""Slack message metadata type of every post but root messages (which keep their own)."""
+# Slack answers these when the post itself is malformed: retrying it cannot help.
 PERMANENT_ERRORS = frozenset(
     {"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "too_many_attachments"}
 )
+# ... and these when the thread will never take a reply again.
+THREAD_ERRORS = frozenset(
+    {"cannot_reply_to_message", "restricted_action_thread_locked", "thread_not_found"}
+)
+# Errors after which Slack may nonetheless have stored the post.
+UNKNOWN_OUTCOME_ERRORS = frozenset(
+    {"fatal_error", "internal_error", "request_timeout", "service_unavailable"}
+)
+SEARCH_LIMIT = 100
+ROOT_SEARCH_SECONDS = 900.0
 
 
 @dataclass
 class Post:
-    """One message for a thread; ``posted`` resolves to the ts it got (``None``: given up).
+    """One message for a thread; ``posted`` resolves to the ts it got (``None``: not posted).
 
     A post made from one session ``line`` may be combined with the lines queued after it.
+    ``covers`` is the range of Parlant offsets it shows (``part`` of ``parts`` when one
+    message needs several posts); it goes into the metadata, so what a thread already
+    shows can be read back from Slack.
     """
 
     text: str
@@ -48,21 +70,132 @@ class Post:
     broadcast: bool = False
     """Also show a thread reply in the channel (``reply_broadcast``)."""
     metadata: dict[str, Any] | None = None
-    """Slack message metadata (``event_type`` + ``event_payload``)."""
+    """Slack message metadata to post instead of the bridge's own (root messages)."""
+    covers: tuple[int, int] | None = None
+    part: int = 1
+    parts: int = 1
+    transcript: bool = False
+    """One of the posts of "Conversation so far" (rather than a live message)."""
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)
     posted: "asyncio.Future[Ts | None]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
+    def slack_metadata(self) -> dict[str, Any]:
+        if self.metadata is not None:
+            own = {**self.metadata.get("event_payload", {}), "key": self.key}
+            return {**self.metadata, "event_payload": own}
+        payload: dict[str, Any] = {
+            "key": self.key,
+            "part": self.part,
+            "parts": self.parts,
+            "transcript": self.transcript,
+        }
+        if self.covers is not None:
+            payload["first"], payload["last"] = self.covers
+        return {"event_type": POST_EVENT_TYPE, "event_payload": payload}
 
-def line_post(line: Line, icon_emoji: str | None = None) -> Post:
+
+@dataclass(frozen=True)
+class Shown:
+    """The newest Parlant message a thread shows, read back from Slack."""
+
+    ts: Ts
+    first: int
+    last: int
+    part: int
+    parts: int
+    transcript: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.part >= self.parts
+
+
+def covered_key(covers: tuple[int, int], part: int, parts: int) -> str:
+    """The key of a post showing offsets ``covers``: the same after a restart."""
+    return f"offsets-{covers[0]}-{covers[1]}-{part}-of-{parts}"
+
+
+def transcript_posts(pieces: Sequence[str], covers: tuple[int, int]) -> list[Post]:
+    """ "Conversation so far" as posts that say which offsets they show."""
+    return [
+        Post(
+            text=piece,
+            covers=covers,
+            part=number,
+            parts=len(pieces),
+            transcript=True,
+            key="transcript-" + covered_key(covers, number, len(pieces)),
+        )
+        for number, piece in enumerate(pieces, start=1)
+    ]
+
+
+def line_post(line: Line, offset: int, icon_emoji: str | None = None) -> list[Post]:
+    """One session message as posts: one, or several parts when it is too long for one."""
     text, username = combine([line])
-    return Post(text=text, username=username, icon_emoji=icon_emoji, line=line)
+    pieces = _pieces(text)
+    covers = (offset, offset)
+    return [
+        Post(
+            text=piece,
+            username=username,
+            icon_emoji=icon_emoji,
+            line=line if len(pieces) == 1 else None,
+            covers=covers,
+            part=number,
+            parts=len(pieces),
+            key=covered_key(covers, number, len(pieces)),
+        )
+        for number, piece in enumerate(pieces, start=1)
+    ]
+
+
+def _pieces(text: str) -> list[str]:
+    """Quoted rows cut between rows into posts of at most ``POST_CHARS`` characters."""
+    pieces: list[str] = []
+    rows: list[str] = []
+    size = 0
+    for row in text.split("\n"):
+        if rows and size + len(row) + 1 > POST_CHARS:
+            pieces.append("\n".join(rows))
+            rows, size = [], 0
+        rows.append(row)
+        size += len(row) + 1
+    pieces.append("\n".join(rows))
+    return pieces
 
 
 def _combined(batch: Sequence[Post]) -> Post:
     text, username = combine([post.line for post in batch if post.line is not None])
     icons = {post.icon_emoji for post in batch}
-    return Post(text=text, username=username, icon_emoji=icons.pop() if len(icons) == 1 else None)
+    first = batch[0].covers
+    last = batch[-1].covers
+    covers = (first[0], last[1]) if first is not None and last is not None else None
+    return Post(
+        text=text,
+        username=username,
+        icon_emoji=icons.pop() if len(icons) == 1 else None,
+        covers=covers,
+        key=covered_key(covers, 1, 1) if covers is not None else batch[0].key,
+    )
+
+
+def shown_in(message: Mapping[str, Any]) -> Shown | None:
+    """What a Slack message of the bridge shows of the session, from its metadata."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    if metadata.get("event_type") != POST_EVENT_TYPE or "last" not in payload:
+        return None
+    return Shown(
+        ts=Ts(str(message["ts"])),
+        first=int(payload.get("first", payload["last"])),
+        last=int(payload["last"]),
+        part=int(payload.get("part", 1)),
+        parts=int(payload.get("parts", 1)),
+        transcript=bool(payload.get("transcript")),
+    )
 
 
 class TokenBucket:
@@ -100,10 +233,23 @@ class ChannelPoster:
         self._max_backoff = max_backoff
         self._waiting: OrderedDict[Ts | None, list[Post]] = OrderedDict()
         self._wakeup = asyncio.Event()
+        self._parked: dict[Ts, str] = {}
+        self._newest: dict[Ts, Ts] = {}
+        """Per thread, the newest post this worker saw accepted: searches start there."""
 
     def submit(self, thread_ts: Ts | None, post: Post) -> None:
+        if thread_ts is not None and thread_ts in self._parked:
+            post.posted.set_result(None)
+            return
         self._waiting.setdefault(thread_ts, []).append(post)
         self._wakeup.set()
+
+    def parked(self, thread_ts: Ts) -> str | None:
+        """Why Slack refuses the thread for good, if it does."""
+        return self._parked.get(thread_ts)
+
+    def unpark(self, thread_ts: Ts) -> None:
+        self._parked.pop(thread_ts, None)
 
     @property
     def backlog(self) -> int:
@@ -126,20 +272,27 @@ class ChannelPoster:
             for post in batch:
                 if not post.posted.done():
                     post.posted.set_result(ts)
+            if ts is None and thread_ts is not None and thread_ts in self._parked:
+                for waiting in self._waiting.pop(thread_ts, []):
+                    waiting.posted.set_result(None)
 
     def _take_batch(self, posts: list[Post]) -> list[Post]:
         batch = [posts.pop(0)]
         size = len(batch[0].text)
         while posts and batch[0].line and posts[0].line and size + len(posts[0].text) < POST_CHARS:
-            size += len(posts[0].text) + 40
+            size += len(posts[0].text) + 120  # room for a speaker line
             batch.append(posts.pop(0))
         return batch
 
     async def _deliver(self, thread_ts: Ts | None, batch: list[Post]) -> Ts | None:
         post = batch[0] if len(batch) == 1 else _combined(batch)
-        backoff = 0.5
+        backoff = Backoff(cap=self._max_backoff)
+        outcome_unknown = False
         while True:
             try:
+                if outcome_unknown and (found := await self._find(thread_ts, post.key)):
+                    logger.info("post %s was already in Slack (%s)", post.key, found)
+                    return self._accepted(thread_ts, found)
                 response = await self._client.chat_postMessage(
                     channel=self._channel,
                     thread_ts=thread_ts,
@@ -147,13 +300,13 @@ class ChannelPoster:
                     blocks=list(post.blocks) if post.blocks else None,
                     mrkdwn=True,
                     reply_broadcast=post.broadcast if thread_ts else None,
-                    metadata=post.metadata,
+                    metadata=post.slack_metadata(),
                     username=post.username,
                     icon_emoji=post.icon_emoji,
                     unfurl_links=False,
                     unfurl_media=False,
                 )
-                return Ts(str(response["ts"]))
+                return self._accepted(thread_ts, Ts(str(response["ts"])))
             except SlackApiError as error:
                 code = str(error.response.get("error", ""))
                 if code in PERMANENT_ERRORS:
@@ -165,17 +318,69 @@ class ChannelPoster:
                         len(batch),
                     )
                     return None
-                reason = code or str(error.response.status_code)
-                logger.warning(
-                    "post to %s failed (%s); retry in %.1fs", self._channel, reason, backoff
-                )
-            except Exception as error:  # connection errors, timeouts: Slack is unreachable
+                if code in THREAD_ERRORS and thread_ts is not None:
+                    logger.error("thread %s refuses posts (%s): parked", thread_ts, code)
+                    self._parked[thread_ts] = code
+                    return None
+                status = error.response.status_code
+                outcome_unknown = outcome_unknown or status >= 500 or code in UNKNOWN_OUTCOME_ERRORS
+                reason = code or str(status)
+            except (aiohttp.ClientError, TimeoutError, OSError) as error:
+                outcome_unknown = True  # Slack may have stored it before the answer was lost
                 reason = type(error).__name__
-                logger.warning(
-                    "post to %s failed (%s); retry in %.1fs", self._channel, reason, backoff
+            delay = await backoff.wait()
+            logger.warning(
+                "post to %s failed (%s); retried after %.1fs", self._channel, reason, delay
+            )
+
+    def _accepted(self, thread_ts: Ts | None, ts: Ts) -> Ts:
+        if thread_ts is not None:
+            self._newest[thread_ts] = ts
+        return ts
+
+    async def _find(self, thread_ts: Ts | None, key: str) -> Ts | None:
+        """The ts of this worker's post with ``key``, if Slack has it.
+
+        Raises:
+            SlackApiError, aiohttp.ClientError: Slack could not be asked (still unknown).
+        """
+        after = self._newest.get(thread_ts) if thread_ts is not None else None
+        for message in await self.newest_messages(thread_ts, after):
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return Ts(str(message["ts"]))
+        return None
+
+    async def newest_messages(
+        self, thread_ts: Ts | None, after: Ts | None
+    ) -> list[Mapping[str, Any]]:
+        """The bot's messages of a thread (or, for ``None``, the channel's recent top-level
+        messages) newer than ``after``, with their metadata, oldest first."""
+        messages: list[Mapping[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            if thread_ts is None:
+                oldest = after or f"{time.time() - ROOT_SEARCH_SECONDS:.6f}"
+                response = await self._client.conversations_history(
+                    channel=self._channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=SEARCH_LIMIT,
+                    cursor=cursor,
                 )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, self._max_backoff)
+            else:
+                response = await self._client.conversations_replies(
+                    channel=self._channel,
+                    ts=thread_ts,
+                    oldest=after or thread_ts,
+                    include_all_metadata=True,
+                    limit=SEARCH_LIMIT,
+                    cursor=cursor,
+                )
+            messages.extend(m for m in response.get("messages") or () if m.get("bot_id"))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return sorted(messages, key=lambda m: float(m["ts"]))
 
 
 class SlackPoster:
@@ -194,16 +399,33 @@ class SlackPoster:
         self._burst = burst
         self._channels: dict[ChannelId, ChannelPoster] = {}
 
-    def submit(
-        self, channel: ChannelId, thread_ts: Ts | None, post: Post
-    ) -> "asyncio.Future[Ts | None]":
+    def channel(self, channel: ChannelId) -> ChannelPoster:
         poster = self._channels.get(channel)
         if poster is None:
             poster = ChannelPoster(self._client, channel, self._rate, self._burst)
             self._channels[channel] = poster
             self._spawn(poster.run(), f"slack-poster-{channel}")
-        poster.submit(thread_ts, post)
+        return poster
+
+    def submit(
+        self, channel: ChannelId, thread_ts: Ts | None, post: Post
+    ) -> "asyncio.Future[Ts | None]":
+        self.channel(channel).submit(thread_ts, post)
         return post.posted
 
     async def post(self, channel: ChannelId, thread_ts: Ts | None, post: Post) -> Ts | None:
         return await self.submit(channel, thread_ts, post)
+
+    async def shown(self, channel: ChannelId, thread_ts: Ts, after: Ts | None) -> Shown | None:
+        """The newest session message the thread shows after ``after`` (read from Slack).
+
+        Raises:
+            SlackApiError, aiohttp.ClientError: Slack could not be asked.
+        """
+        messages = await self.channel(channel).newest_messages(thread_ts, after)
+        found = [shown for message in messages if (shown := shown_in(message)) is not None]
+        return found[-1] if found else None
+
+    @property
+    def backlog(self) -> int:
+        return sum(poster.backlog for poster in self._channels.values())

@@ -18,46 +18,7 @@ from typing import Any
 import aiosqlite
 
 from slack_bridge.ids import ChannelId, EventId, SessionId, Ts, UserId, short_ref
-
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS conversations (
-        session_id TEXT PRIMARY KEY,
-        ref TEXT NOT NULL UNIQUE,
-        customer_name TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        requested_at TEXT NOT NULL,
-        channel TEXT,
-        thread_ts TEXT,
-        cursor INTEGER NOT NULL DEFAULT 0,
-        active INTEGER NOT NULL DEFAULT 1,
-        opened_at REAL NOT NULL
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS conversations_thread ON conversations (channel, thread_ts)",
-    """CREATE TABLE IF NOT EXISTS slack_messages (
-        channel TEXT NOT NULL,
-        ts TEXT NOT NULL,
-        session_id TEXT NOT NULL,
-        user_id TEXT NOT NULL,
-        as_ai INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        origin TEXT NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        event_id TEXT,
-        received_at REAL NOT NULL,
-        PRIMARY KEY (channel, ts)
-    )""",
-    "CREATE INDEX IF NOT EXISTS slack_messages_state ON slack_messages (state, received_at)",
-    """CREATE TABLE IF NOT EXISTS bridge_events (
-        event_id TEXT PRIMARY KEY,
-        session_id TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS operator_activity (
-        user_id TEXT NOT NULL,
-        session_id TEXT NOT NULL,
-        at REAL NOT NULL,
-        PRIMARY KEY (user_id, session_id)
-    )""",
-)
+from slack_bridge.migrations import migrate
 
 
 @dataclass(frozen=True)
@@ -73,6 +34,8 @@ class Conversation:
     active: bool
     opened_at: float
     """When the bridge first saw the handoff (epoch seconds)."""
+    last_post_ts: Ts | None = None
+    """The thread's newest post whose offsets are counted in ``cursor``."""
 
 
 THREAD_ORIGIN = "thread"
@@ -91,6 +54,8 @@ class OperatorMessage:
     text: str
     origin: str
     """``thread`` (a reply in the thread) or ``command`` (``/as-ai``, the modal)."""
+    user_team: str | None = None
+    """The author's own workspace when Slack said (it differs for Slack Connect users)."""
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
@@ -105,14 +70,15 @@ def _conversation(row: Sequence[Any]) -> Conversation:
         cursor=int(row[7]),
         active=bool(row[8]),
         opened_at=float(row[9]),
+        last_post_ts=Ts(row[10]) if row[10] else None,
     )
 
 
 _CONVERSATION_COLUMNS = (
     "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor, active,"
-    " opened_at"
+    " opened_at, last_post_ts"
 )
-_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin"
+_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team"
 
 
 def _message(row: Sequence[Any]) -> OperatorMessage:
@@ -124,6 +90,7 @@ def _message(row: Sequence[Any]) -> OperatorMessage:
         as_ai=bool(row[4]),
         text=row[5],
         origin=row[6],
+        user_team=row[7],
     )
 
 
@@ -138,9 +105,7 @@ class HandoffStore:
         db = await aiosqlite.connect(str(path))
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        for statement in SCHEMA:
-            await db.execute(statement)
-        await db.commit()
+        await migrate(db)
         return cls(db)
 
     async def close(self) -> None:
@@ -222,10 +187,15 @@ class HandoffStore:
             session_id,
         )
 
-    async def set_cursor(self, session_id: SessionId, cursor: int) -> None:
+    async def set_cursor(
+        self, session_id: SessionId, cursor: int, last_post_ts: Ts | None = None
+    ) -> None:
+        """Events before offset ``cursor`` are in the thread (``last_post_ts`` the newest)."""
         await self._write(
-            "UPDATE conversations SET cursor = MAX(cursor, ?) WHERE session_id = ?",
+            "UPDATE conversations SET cursor = MAX(cursor, ?),"
+            " last_post_ts = COALESCE(?, last_post_ts) WHERE session_id = ?",
             cursor,
+            last_post_ts,
             session_id,
         )
 
@@ -247,7 +217,7 @@ class HandoffStore:
         """Remember a message to deliver; ``False`` if it was taken before (a duplicate)."""
         changed = await self._write(
             f"INSERT OR IGNORE INTO slack_messages ({_MESSAGE_COLUMNS}, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             message.channel,
             message.ts,
             message.session_id,
@@ -255,6 +225,7 @@ class HandoffStore:
             int(message.as_ai),
             message.text,
             message.origin,
+            message.user_team,
             time.time(),
         )
         return changed == 1

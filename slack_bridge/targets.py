@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from slack_bridge.formatting import escape
+from slack_bridge.formatting import clip, escape, inert_line, one_line
 from slack_bridge.ids import SessionId, UserId, looks_like_ref, normalize_ref
 from slack_bridge.store import Conversation, HandoffStore
 
@@ -32,7 +32,7 @@ async def _by_reference(store: HandoffStore, token: str) -> Conversation | None:
 
 def _listing(conversations: list[Conversation]) -> str:
     return "\n".join(
-        f"• `{c.ref}` — {escape(c.customer_name)}: {escape(c.reason[:80])}"
+        f"• `{c.ref}` — {inert_line(c.customer_name)}: {inert_line(clip(one_line(c.reason), 80))}"
         for c in conversations[:MAX_CANDIDATES]
     )
 
@@ -53,7 +53,7 @@ async def resolve_as_ai(store: HandoffStore, user: UserId, command_text: str) ->
         conversation = implicit
     if not conversation.active:
         return Refusal(
-            f"`{conversation.ref}` ({escape(conversation.customer_name)}) is no longer handed"
+            f"`{conversation.ref}` ({inert_line(conversation.customer_name)}) is no longer handed"
             " off — it was returned to the AI. Nothing was sent."
         )
     if not text:

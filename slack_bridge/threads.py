@@ -16,11 +16,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_bridge.errors import ParlantUnavailable
-from slack_bridge.formatting import HandoffSummary, Line, escape, root_message, transcript
+from slack_bridge.errors import ParlantRejected, ParlantUnavailable
+from slack_bridge.formatting import HandoffSummary, Line, inert_line, root_message, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
-from slack_bridge.slack_poster import Post, SlackPoster, line_post
+from slack_bridge.retry import Backoff
+from slack_bridge.slack_poster import Post, SlackPoster, line_post, transcript_posts
 from slack_bridge.store import Conversation, HandoffStore
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ ICONS = {
     EventSource.AS_AI: ":robot_face:",
     EventSource.HUMAN_AGENT: ":headphones:",
 }
-RETRY_SECONDS = (0.5, 1, 2, 5, 10)
 ROOT_EVENT_TYPE = "parlant_handoff"
 """Slack message metadata type of root messages, so a thread can be found again."""
 ROOT_SEARCH_SLACK_SECONDS = 60.0
@@ -83,6 +83,14 @@ class _Work:
     next_offset: int | None = None
     """First offset not yet handed to Slack (ahead of the stored cursor while posts wait)."""
     running: bool = False
+    verified: bool = False
+    """What the thread shows was read back from Slack (or the thread is new) this run."""
+    transcript: bool = False
+    """The conversation so far is still to be posted."""
+    transcript_last: int | None = None
+    """The last offset a transcript cut off mid-way showed: it is posted again the same."""
+    shown_parts: dict[int, int] = field(default_factory=dict)
+    """Offset → parts of it the thread already shows (a message cut off mid-way)."""
 
 
 class ThreadMirror:
@@ -150,19 +158,26 @@ class ThreadMirror:
     # ---- the per-session worker ------------------------------------------------------
 
     async def _run(self, session_id: SessionId, work: _Work) -> None:
-        failures = 0
+        backoff = Backoff()
         try:
             while work.check or work.catch_up or work.events:
                 try:
                     await self._round(session_id, work)
-                    failures = 0
+                    backoff.reset()
+                except ParlantRejected as error:
+                    # Parlant will refuse the same request again (unknown session, refused
+                    # access): stop here; reconciling asks again if the session is handed off.
+                    logger.warning("session %s: %s; giving up for now", session_id, error)
+                    work.check = work.catch_up = False
+                    work.events.clear()
                 except Exception as error:
                     # Parlant down (the usual case) or anything unforeseen: keep the session's
                     # work, wait, and catch up from the stored cursor, which loses nothing.
-                    delay = RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]
-                    failures += 1
+                    delay = backoff.next_delay()
                     if isinstance(error, ParlantUnavailable):
-                        logger.warning("session %s: %s; retrying in %ss", session_id, error, delay)
+                        logger.warning(
+                            "session %s: %s; retrying in %.1fs", session_id, error, delay
+                        )
                     else:
                         logger.exception("session %s: unexpected failure; retrying", session_id)
                         work.check = True  # e.g. the session was deleted meanwhile
@@ -170,6 +185,8 @@ class ThreadMirror:
                     await asyncio.sleep(delay)
         finally:
             work.running = False
+            if session_id not in self._active and self._work.get(session_id) is work:
+                del self._work[session_id]  # nothing to remember about a closed session
 
     async def _round(self, session_id: SessionId, work: _Work) -> None:
         if work.check:
@@ -211,13 +228,9 @@ class ThreadMirror:
         thread_ts = await self._post_root(conversation)
         if thread_ts is None:
             return
-        events = await self._parlant.events(session.id, 0)
-        lines = [line for event in events if (line := self._line(event, name)) is not None]
-        for piece in transcript(lines):
-            await self._poster.post(self._channel, thread_ts, Post(text=piece))
-        cursor = events[-1].offset + 1 if events else 0
-        await self._store.set_cursor(session.id, cursor)
-        work.next_offset = cursor
+        work.verified = work.transcript = True  # a new thread shows nothing yet
+        work.next_offset = None
+        await self._catch_up(session.id, work)
         logger.info(
             "session %s handed off: thread %s (%s)", session.id, thread_ts, conversation.ref
         )
@@ -298,7 +311,8 @@ class ThreadMirror:
         if conversation.thread_ts is None:
             await self._find_or_post_root(conversation)
         else:
-            notice = f":repeat: *Handed off again* — {escape(session.handoff.reason)}"
+            self._poster.channel(self._channel).unpark(conversation.thread_ts)
+            notice = f":repeat: *Handed off again* — {inert_line(session.handoff.reason)}"
             await self._poster.post(
                 self._channel, conversation.thread_ts, Post(text=notice, broadcast=True)
             )
@@ -338,23 +352,116 @@ class ThreadMirror:
         conversation = await self._store.conversation(session_id)
         if conversation is None or not conversation.active or conversation.thread_ts is None:
             return
+        thread_ts = conversation.thread_ts
+        if self._poster.channel(self._channel).parked(thread_ts):
+            return  # its messages wait for the next handoff
         if work.next_offset is None:
             work.next_offset = conversation.cursor
-        waiting: list[tuple[int, asyncio.Future[Ts | None]]] = []
-        for event in sorted({e.offset: e for e in events}.values(), key=lambda e: e.offset):
-            if event.offset < work.next_offset:
-                continue
+        fresh = sorted({e.offset: e for e in events}.values(), key=lambda e: e.offset)
+        fresh = [e for e in fresh if e.offset >= work.next_offset]
+        if not fresh:
+            return
+        if not work.verified:
+            await self._verify(conversation, work)
+            fresh = [e for e in fresh if e.offset >= work.next_offset]
+        waiting: list[tuple[int, bool, asyncio.Future[Ts | None]]] = []
+        if work.transcript:
+            waiting.extend(await self._submit_transcript(conversation, work, fresh))
+            fresh = [e for e in fresh if e.offset >= work.next_offset]
+        for event in fresh:
             line = await self._line_to_mirror(event, conversation.customer_name)
             if line is not None:
-                post = line_post(line, ICONS.get(event.source))
-                waiting.append(
-                    (event.offset, self._poster.submit(self._channel, conversation.thread_ts, post))
-                )
+                posts = line_post(line, event.offset, ICONS.get(event.source))
+                for post in posts[work.shown_parts.pop(event.offset, 0) :]:
+                    last = post.part == post.parts
+                    waiting.append(
+                        (event.offset, last, self._poster.submit(self._channel, thread_ts, post))
+                    )
             work.next_offset = event.offset + 1
-        for offset, posted in waiting:
-            await posted
-            await self._store.set_cursor(session_id, offset + 1)
+        await self._await_posts(conversation, work, waiting)
+
+    async def _await_posts(
+        self,
+        conversation: Conversation,
+        work: _Work,
+        waiting: list[tuple[int, bool, "asyncio.Future[Ts | None]"]],
+    ) -> None:
+        """Move the stored cursor as Slack takes each post; stop at a parked thread."""
+        assert conversation.thread_ts is not None
+        session_id = conversation.session_id
+        for offset, complete, posted in waiting:
+            ts = await posted
+            if ts is None and (
+                why := self._poster.channel(self._channel).parked(conversation.thread_ts)
+            ):
+                await self._park(conversation, work, why)
+                return
+            if complete:
+                await self._store.set_cursor(session_id, offset + 1, ts)
+        assert work.next_offset is not None
         await self._store.set_cursor(session_id, work.next_offset)
+
+    async def _verify(self, conversation: Conversation, work: _Work) -> None:
+        """After a restart, read what the thread already shows, so nothing is posted twice
+        (the bridge may have stopped after Slack took a post but before the cursor moved)."""
+        assert conversation.thread_ts is not None
+        shown = await self._poster.shown(
+            self._channel, conversation.thread_ts, conversation.last_post_ts
+        )
+        work.verified = True
+        assert work.next_offset is not None
+        if shown is None:
+            work.transcript = conversation.cursor == 0 and conversation.last_post_ts is None
+            return
+        logger.info("thread %s already shows offsets up to %d", conversation.ref, shown.last)
+        if shown.complete:
+            work.next_offset = max(work.next_offset, shown.last + 1)
+        elif shown.transcript:
+            work.transcript = True
+            work.transcript_last = shown.last
+            work.shown_parts[-1] = shown.part
+            work.next_offset = max(work.next_offset, shown.first)
+        else:
+            work.shown_parts[shown.last] = shown.part
+            work.next_offset = max(work.next_offset, shown.last)
+
+    async def _submit_transcript(
+        self, conversation: Conversation, work: _Work, events: list[ParlantEvent]
+    ) -> list[tuple[int, bool, "asyncio.Future[Ts | None]"]]:
+        """ "Conversation so far": every message before the handoff, as one unit."""
+        assert conversation.thread_ts is not None
+        work.transcript = False
+        if work.transcript_last is not None:
+            events = [e for e in events if e.offset <= work.transcript_last]
+            work.transcript_last = None
+        lines = [
+            line for event in events if (line := self._line(event, conversation.customer_name))
+        ]
+        last = events[-1].offset if events else -1
+        posts = transcript_posts(transcript(lines), (events[0].offset if events else -1, last))
+        work.next_offset = last + 1
+        waiting = [
+            (
+                last,
+                post.part == post.parts,
+                self._poster.submit(self._channel, conversation.thread_ts, post),
+            )
+            for post in posts[work.shown_parts.pop(-1, 0) :]
+        ]
+        return waiting
+
+    async def _park(self, conversation: Conversation, work: _Work, why: str) -> None:
+        """Slack refuses the thread for good: keep its messages for the next handoff and say
+        so in the channel, where operators see it."""
+        work.events.clear()
+        work.next_offset = None
+        logger.error("thread of %s parked (%s): messages wait", conversation.ref, why)
+        notice = (
+            f":warning: The thread of `{conversation.ref}` "
+            f"({inert_line(conversation.customer_name)}) no longer accepts messages ({why})."
+            " The customer's messages are kept and posted when the session is handed off again."
+        )
+        self._poster.submit(self._channel, None, Post(text=notice))
 
     async def _line_to_mirror(self, event: ParlantEvent, customer_name: str) -> Line | None:
         if from_bridge(event) or await self._store.created_by_bridge(event.id):

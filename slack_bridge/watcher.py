@@ -13,12 +13,12 @@ import logging
 
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.retry import Backoff
 from slack_bridge.threads import ThreadMirror
 
 logger = logging.getLogger(__name__)
 
 RECONCILE_SECONDS = 3.0
-STREAM_RETRY_SECONDS = (0.5, 1, 2, 5)
 
 
 class ParlantWatcher:
@@ -51,13 +51,13 @@ class ParlantWatcher:
 
     async def follow_forever(self) -> None:
         """Consume the push stream; fall back to polling if the agent has none."""
-        failures = 0
+        backoff = Backoff(cap=5.0)
         while True:
             try:
                 async for notice in self._parlant.stream():
                     if notice.type == "hello":
                         self.streaming = True
-                        failures = 0
+                        backoff.reset()
                         logger.info("following Parlant's push stream")
                         self.catch_up_all()
                         await self._reconcile_quietly()
@@ -75,11 +75,10 @@ class ParlantWatcher:
                 await self._poll_forever()
             except ParlantUnavailable as error:
                 self.streaming = False
-                delay = STREAM_RETRY_SECONDS[min(failures, len(STREAM_RETRY_SECONDS) - 1)]
-                failures += 1
+                delay = backoff.next_delay()
                 logger.log(
-                    logging.WARNING if failures == 2 else logging.DEBUG,
-                    "push stream unavailable (%s); retrying in %ss",
+                    logging.WARNING if backoff.failures == 2 else logging.DEBUG,
+                    "push stream unavailable (%s); retrying in %.1fs",
                     error,
                     delay,
                 )

@@ -5,7 +5,7 @@ import httpx
 import pytest
 from parlant.client import AsyncParlantClient
 
-from tests.support.processes import AgentServer
+from tests.support.processes import AgentServer, operator_headers
 
 # The Slack emulator's fixtures (``slack_emulator``, ``slack_client``) for every test.
 pytest_plugins = ["tests.slack_emulator.fixtures"]
@@ -20,7 +20,8 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServ
 
 @pytest.fixture
 async def parlant(agent_server: AgentServer) -> AsyncIterator[AsyncParlantClient]:
-    async with httpx.AsyncClient(timeout=30) as http:
+    """Parlant as an operator tool sees it (with the token): creates customers, reads all."""
+    async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
         yield AsyncParlantClient(base_url=agent_server.url, httpx_client=http)
 
 

@@ -9,7 +9,7 @@ from parlant.client import AsyncParlantClient
 
 from agent.event_stream import STREAM_PATH
 from tests.support.parlant import open_chat
-from tests.support.processes import AgentServer
+from tests.support.processes import AgentServer, operator_headers
 
 
 async def _read_until(
@@ -31,7 +31,7 @@ async def test_stream_pushes_customer_ai_tool_and_session_changes(
     parlant: AsyncParlantClient, agent_server: AgentServer
 ) -> None:
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=operator_headers()) as http,
         http.get(f"{agent_server.url}{STREAM_PATH}?kinds=message,tool") as response,
     ):
         assert response.status == 200

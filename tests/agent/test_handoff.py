@@ -8,12 +8,12 @@ from parlant.client import AsyncParlantClient
 from agent.handoff import HANDOFF_LABEL, HANDOFF_METADATA_KEY, hand_back, is_handed_off
 from tests.support.parlant import Chat, open_chat
 from tests.support.polling import eventually, stays_false
-from tests.support.processes import AgentServer
+from tests.support.processes import AgentServer, operator_headers
 
 
 async def _session_json(server: AgentServer, session_id: str) -> dict[str, object]:
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers=operator_headers()) as http,
         http.get(f"{server.url}/sessions/{session_id}") as response,
     ):
         response.raise_for_status()
@@ -71,7 +71,7 @@ async def test_second_handoff_keeps_one_record_of_the_same_shape(
     await _hand_off(chat, "Can I speak to a manager please")
     first = (await parlant.sessions.retrieve(chat.session_id)).metadata[HANDOFF_METADATA_KEY]
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=operator_headers()) as http:
         await hand_back(http, agent_server.url, chat.session_id)
     await _hand_off(chat, "Actually I still need a person")
 
@@ -88,7 +88,7 @@ async def test_handing_back_lets_the_ai_answer_again(
     chat = await open_chat(parlant)
     await _hand_off(chat)
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=operator_headers()) as http:
         await hand_back(http, agent_server.url, chat.session_id)
 
     session = await parlant.sessions.retrieve(chat.session_id)

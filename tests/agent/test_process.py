@@ -1,7 +1,11 @@
 """Running ``python -m agent``: settings, restarts, side-by-side servers."""
 
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -10,7 +14,7 @@ from parlant.client import AsyncParlantClient
 from agent.handoff import HANDOFF_METADATA_KEY
 from tests.support.parlant import Chat, open_chat
 from tests.support.ports import free_port
-from tests.support.processes import AgentServer, clean_env
+from tests.support.processes import OPERATOR_TOKEN, AgentServer, clean_env, operator_headers
 
 
 def _run_agent(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
@@ -18,6 +22,7 @@ def _run_agent(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[s
         "PARLANT_HOME": str(tmp_path / "home"),
         "PARLANT_PORT": str(free_port()),
         "PARLANT_TOOL_PORT": str(free_port()),
+        "PARLANT_API_TOKEN": OPERATOR_TOKEN,
     }
     env = clean_env(**{**defaults, **settings})
     return subprocess.run(
@@ -55,6 +60,22 @@ def test_unknown_provider_is_named(tmp_path: Path) -> None:
     assert "offline" in lines[0]
 
 
+def test_without_a_token_the_agent_refuses_production_mode(tmp_path: Path) -> None:
+    result = _run_agent(tmp_path, PARLANT_NLP="offline", PARLANT_API_TOKEN="")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("agent: PARLANT_API_TOKEN is not set")
+    assert "PARLANT_ENV=development" in line
+
+
+def test_a_weak_token_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    result = _run_agent(tmp_path, PARLANT_NLP="offline", PARLANT_API_TOKEN="hunter2 hunter2")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("agent: PARLANT_API_TOKEN must be at least 32")
+    assert "hunter2" not in result.stderr
+
+
 def test_bad_port_is_named(tmp_path: Path) -> None:
     result = _run_agent(tmp_path, PARLANT_NLP="offline", PARLANT_PORT="eighty")
     assert result.returncode != 0
@@ -64,7 +85,7 @@ def test_bad_port_is_named(tmp_path: Path) -> None:
 async def test_restart_keeps_session_events_and_mode(fresh_home: Path) -> None:
     server = AgentServer(home=fresh_home).start()
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
             client = AsyncParlantClient(base_url=server.url, httpx_client=http)
             chat = await open_chat(client, "Riley Restart")
             asked = await chat.say("I want to speak to a person")
@@ -76,7 +97,7 @@ async def test_restart_keeps_session_events_and_mode(fresh_home: Path) -> None:
 
     restarted = AgentServer(home=fresh_home).start()
     try:
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
             client = AsyncParlantClient(base_url=restarted.url, httpx_client=http)
             session = await client.sessions.retrieve(chat.session_id)
             assert session.mode == "manual"
@@ -97,7 +118,7 @@ async def test_two_servers_side_by_side(tmp_path: Path) -> None:
     second = AgentServer(home=tmp_path / "b").start()
     try:
         assert {first.port, first.tool_port}.isdisjoint({second.port, second.tool_port})
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
             for server in (first, second):
                 client = AsyncParlantClient(base_url=server.url, httpx_client=http)
                 chat = await open_chat(client)
@@ -107,3 +128,48 @@ async def test_two_servers_side_by_side(tmp_path: Path) -> None:
     finally:
         first.stop()
         second.stop()
+
+
+def _stop_with(server: AgentServer, *signals: signal.Signals) -> tuple[int | None, float]:
+    assert server.process is not None and server.process.process is not None
+    child = server.process.process
+    started = time.monotonic()
+    for number in signals:
+        os.killpg(child.pid, number)
+    code = child.wait(20)
+    server.process = None
+    return code, time.monotonic() - started
+
+
+def test_sigterm_and_sigint_stop_the_agent_cleanly_with_status_0(tmp_path: Path) -> None:
+    for number in (signal.SIGTERM, signal.SIGINT):
+        server = AgentServer(home=tmp_path / number.name).start()
+        code, seconds = _stop_with(server, number)
+        assert code == 0, (number, server.home)
+        assert seconds < 15
+        assert "Traceback" not in (tmp_path / number.name / "agent.log").read_text()
+
+
+def test_a_second_signal_exits_at_once(tmp_path: Path) -> None:
+    server = AgentServer(home=tmp_path / "twice").start()
+    code, seconds = _stop_with(server, signal.SIGINT, signal.SIGINT)
+    assert code is not None
+    assert seconds < 5
+
+
+def test_a_busy_port_is_named_and_leaves_no_folder(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _run_agent(tmp_path, PARLANT_NLP="offline", PARLANT_TOOL_PORT=str(port))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"agent: PARLANT_TOOL_PORT: port {port} on 127.0.0.1 is already in use")
+    assert not (tmp_path / "home").exists()
+
+
+def test_a_provider_that_fails_its_check_leaves_no_folder(tmp_path: Path) -> None:
+    result = _run_agent(tmp_path, PARLANT_NLP="openai")
+    assert result.returncode != 0
+    assert not (tmp_path / "home").exists()

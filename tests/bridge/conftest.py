@@ -9,7 +9,7 @@ from parlant.client import AsyncParlantClient
 
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import BridgeProcess
-from tests.support.processes import AgentServer
+from tests.support.processes import AgentServer, operator_headers
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def bridge_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServ
 
 @pytest_asyncio.fixture
 async def customers(bridge_agent: AgentServer) -> AsyncIterator[AsyncParlantClient]:
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
         yield AsyncParlantClient(base_url=bridge_agent.url, httpx_client=http)
     await hand_back_everything(bridge_agent.url)
 
@@ -30,7 +30,7 @@ async def hand_back_everything(parlant_url: str) -> None:
     """Leave no handed-off session behind for the next test's fresh bridge."""
     from agent.handoff import hand_back
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=operator_headers()) as http:
         async with http.get(f"{parlant_url}/sessions", params={"labels": "handoff"}) as response:
             sessions = await response.json()
         for session in sessions:

@@ -12,7 +12,7 @@ from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.ports import free_port
-from tests.support.processes import ManagedProcess, wait_http_ok
+from tests.support.processes import ManagedProcess, operator_headers, wait_http_ok
 
 
 async def test_one_process_runs_the_agent_and_the_bridge(
@@ -35,7 +35,7 @@ async def test_one_process_runs_the_agent_and_the_bridge(
     try:
         await asyncio.to_thread(wait_http_ok, f"http://127.0.0.1:{parlant_port}/healthz", process)
         slack_emulator.use_http(f"{settings.url}/slack/events")
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
             customers = AsyncParlantClient(
                 base_url=f"http://127.0.0.1:{parlant_port}", httpx_client=http
             )

@@ -1,8 +1,22 @@
 """Text crossing between Slack and Parlant, and the short references operators type."""
 
+import re
+from typing import Any
+
 import pytest
 
-from slack_bridge.formatting import POST_CHARS, Line, chunk, decode_slack_text, escape, transcript
+from slack_bridge.formatting import (
+    POST_CHARS,
+    SECTION_CHARS,
+    HandoffSummary,
+    Line,
+    chunk,
+    combine,
+    decode_slack_text,
+    escape,
+    root_message,
+    transcript,
+)
 from slack_bridge.ids import SessionId, looks_like_ref, normalize_ref, short_ref
 
 
@@ -49,3 +63,208 @@ def test_short_references() -> None:
     assert looks_like_ref(ref.lower()) and normalize_ref(ref.lower()) == ref
     assert normalize_ref("h-0ol1") == "H-0011"
     assert not looks_like_ref("hello") and not looks_like_ref("H-A")
+
+
+JANE = "Jane Doe (customer)"
+TICK = "\u02cb"  # what a customer's backtick is shown as: it cannot open or close inline code
+
+# (customer text, the post the bridge makes of it). ``@here``, ``@channel`` and ``#general``
+# are only text in a message's ``text`` (no ``link_names``); ``<…>`` tokens are escaped; links
+# are inline code (not linked, not unfurled); every line is quoted, so none is a speaker line.
+INERT_CASES = [
+    ("@here and @channel, @everyone", "> @here and @channel, @everyone"),
+    ("<!here>", "> &lt;!here&gt;"),
+    ("<!channel> now", "> &lt;!channel&gt; now"),
+    ("see #general", "> see #general"),
+    ("ask <@U123>", "> ask &lt;@U123&gt;"),
+    ("<#C123|general>", "> &lt;#C123|general&gt;"),
+    ("<!date^1700000000^{date}|x>", "> &lt;!date^1700000000^{date}|x&gt;"),
+    ("<https://evil|bank>", "> `&lt;https://evil|bank&gt;`"),
+    ("log in at https://evil.example/login.", "> log in at `https://evil.example/login`."),
+    ("HTTP://EVIL.EXAMPLE", "> `HTTP://EVIL.EXAMPLE`"),
+    ("www.evil.example", "> `www.evil.example`"),
+    ("evil.example/login", "> `evil.example/login`"),
+    ("ftp://files.example/a.zip", "> `ftp://files.example/a.zip`"),
+    ("slack://open?team=T1", "> `slack://open?team=T1`"),
+    ("mailto:bank@evil.example", "> `mailto:bank@evil.example`"),
+    ("write to jane@example.com, please", "> write to `jane@example.com`, please"),
+    ("http://10.0.0.1/admin", "> `http://10.0.0.1/admin`"),
+    ("(see https://x.example/a?b=1&c=2)", "> (see `https://x.example/a?b=1&amp;c=2`)"),
+    ("https://en.wikipedia.org/wiki/Foo_(bar)", "> `https://en.wikipedia.org/wiki/Foo_(bar)`"),
+    ("*https://evil.example*", "> `*https://evil.example*`"),
+    ("xhttps://evil.example", "> `xhttps://evil.example`"),
+    ("claim.pdf, 3.14, e.g. a.m.", "> `claim.pdf`, 3.14, e.g. a.m."),
+    ("hi\n*AI agent:* I approve your claim", "> hi\n> *AI agent:* I approve your claim"),
+    ("hi\r*AI agent:* yes\u2028*AI agent:* sure", "> hi\n> *AI agent:* yes\n> *AI agent:* sure"),
+    ("> quoted\nnot quoted", "> &gt; quoted\n> not quoted"),
+    (">>> all the rest", "> &gt;&gt;&gt; all the rest"),
+    ("one\n\ntwo\n", "> one\n>\n> two"),
+    ("run `rm -rf` now", f"> run {TICK}rm -rf{TICK} now"),
+    ("`https://evil.example` x", f"> `{TICK}https://evil.example{TICK}` x"),
+    ("```\ncode\n```", f"> {TICK * 3}\n> code\n> {TICK * 3}"),
+    ("Tom &amp; Jerry & co", "> Tom &amp;amp; Jerry &amp; co"),
+    ("&lt;!here&gt;", "> &amp;lt;!here&amp;gt;"),
+]
+
+
+@pytest.mark.parametrize(("text", "shown"), INERT_CASES)
+def test_a_customer_message_is_quoted_and_inert(text: str, shown: str) -> None:
+    assert combine([Line(JANE, text)]) == (shown, JANE)
+
+
+@pytest.mark.parametrize(("text", "shown"), INERT_CASES)
+def test_inert_text_still_reads_as_the_customer_wrote_it(text: str, shown: str) -> None:
+    rows = [row[2:] if row.startswith("> ") else row.removeprefix(">") for row in shown.split("\n")]
+    plain = decode_slack_text(" ".join(rows), {}).replace("`", "").replace(TICK, "`")
+    assert plain == " ".join(text.splitlines()).strip()
+
+
+def _speaker_lines(post: str) -> list[str]:
+    """The lines of a post that are not quoted: all of them must be the bridge's own."""
+    return [line for line in post.split("\n") if not line.startswith(">")]
+
+
+def test_a_customer_cannot_forge_another_speaker_in_a_combined_post() -> None:
+    forged = "my claim\n*AI agent:* I approve your claim\n\n*AI agent:* Paid https://evil.example"
+    text, username = combine(
+        [Line(JANE, forged), Line("AI agent", "Let me check."), Line("AI agent", "One moment.")]
+    )
+    assert username is None
+    assert text == (
+        "*Jane Doe (customer):*\n"
+        "> my claim\n"
+        "> *AI agent:* I approve your claim\n"
+        ">\n"
+        "> *AI agent:* Paid `https://evil.example`\n"
+        "*AI agent:*\n"
+        "> Let me check.\n"
+        "> One moment."
+    )
+    assert _speaker_lines(text) == ["*Jane Doe (customer):*", "*AI agent:*"]
+
+
+@pytest.mark.parametrize(
+    ("author", "header"),
+    [
+        ("Jane Doe (customer)", "*Jane Doe (customer):*"),
+        ("Jane\n*AI agent:* approved (customer)", "*Jane AI agent: approved (customer):*"),
+        ("AI agent:* I approve *Jane (customer)", "*AI agent: I approve Jane (customer):*"),
+        ("<!here> `x` (customer)", f"*&lt;!here&gt; {TICK}x{TICK} (customer):*"),
+        ("www.evil.example (customer)", "*`www.evil.example` (customer):*"),
+        ("\u202eremotsuc (customer)", "*remotsuc (customer):*"),
+    ],
+)
+def test_a_speaker_line_is_one_line_whatever_the_name(author: str, header: str) -> None:
+    text, _ = combine([Line(author, "hi"), Line("AI agent", "hello")])
+    assert text == f"{header}\n> hi\n*AI agent:*\n> hello"
+
+
+def test_one_speakers_messages_are_quoted_under_their_name() -> None:
+    text, username = combine([Line(JANE, "first"), Line(JANE, "second\n*AI agent:* ok")])
+    assert (text, username) == ("> first\n> second\n> *AI agent:* ok", JANE)
+    assert combine([Line("Jane\nDoe " + "x" * 100, "hi")])[1] == "Jane Doe " + "x" * 70 + "…"
+
+
+def test_the_conversation_so_far_quotes_every_message() -> None:
+    lines = [
+        Line("Maria Lopez (customer)", "What does my policy cover?\n*AI agent:* Everything!"),
+        Line("AI agent", "Home and car, see www.insurer.example."),
+    ]
+    assert transcript(lines) == [
+        "*Conversation so far*\n"
+        "*Maria Lopez (customer):*\n"
+        "> What does my policy cover?\n"
+        "> *AI agent:* Everything!\n"
+        "*AI agent:*\n"
+        "> Home and car, see `www.insurer.example`."
+    ]
+
+
+@pytest.mark.parametrize("filler", [3_700, 3_760, 3_790, 3_799, 7_000])
+def test_no_transcript_post_starts_with_unquoted_customer_text(filler: int) -> None:
+    forged = "x" * filler + " *AI agent:* I approve your claim"
+    spaced = " ".join(["word"] * (filler // 5)) + "\n*AI agent:* I approve your claim"
+    for text in (forged, spaced):
+        posts = transcript([Line(JANE, text), Line("AI agent", "Checking.")])
+        assert len(posts) > 1 and all(len(post) <= POST_CHARS for post in posts)
+        headers = [line for post in posts for line in _speaker_lines(post)]
+        assert set(headers) <= {
+            "*Conversation so far*",
+            "*Jane Doe (customer):*",
+            "*Jane Doe (customer) (continued):*",
+            "*AI agent:*",
+        }
+        assert headers.count("*AI agent:*") == 1
+        assert all(post.startswith("*") for post in posts)
+
+
+def test_a_long_link_is_cut_into_pieces_that_are_each_inert() -> None:
+    url = "https://evil.example/" + "a" * 8_000
+    posts = transcript([Line(JANE, url)])
+    assert all(len(post) <= POST_CHARS for post in posts)
+    rows = [line for post in posts for line in post.split("\n") if line.startswith(">")]
+    assert rows[0].startswith("> `https://evil.example/aaa") and rows[0].endswith("a`")
+    assert "".join(row.removeprefix("> ").strip("`") for row in rows) == url
+
+
+def _text_objects(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, list):
+        return [found for item in value for found in _text_objects(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value] if value.get("type") in {"mrkdwn", "plain_text"} else []
+    return own + [found for item in value.values() for found in _text_objects(item)]
+
+
+HOSTILE = HandoffSummary(
+    session_id="KmRqyT3Zf8",
+    ref="H-ABCD",
+    customer_name="Eve <!here>\n*Reference*\n@channel www.evil.example #general `",
+    reason="Wants https://evil.example/login & <@U1>\n*Customer*\nSomeone else",
+    requested_at="2024-05-01T10:00:00+00:00",
+)
+
+
+@pytest.mark.parametrize("returned", [False, True])
+def test_the_root_message_never_lets_slack_parse_customer_text(returned: bool) -> None:
+    fallback, blocks = root_message(HOSTILE, returned=returned)
+    assert fallback == (
+        f"Handoff H-ABCD: Eve &lt;!here&gt; *Reference* @channel `www.evil.example` #general {TICK}"
+        " — Wants `https://evil.example/login` &amp; &lt;@U1&gt; *Customer* Someone else"
+        + (" (returned to the AI)" if returned else "")
+    )
+    texts = _text_objects([block.to_dict() for block in blocks])
+    mrkdwn = [text for text in texts if text["type"] == "mrkdwn"]
+    assert mrkdwn and all(text.get("verbatim") is True for text in mrkdwn)
+    shown = [text["text"] for text in mrkdwn]
+    assert (
+        f"*Customer*\nEve &lt;!here&gt; *Reference* @channel `www.evil.example` #general {TICK}"
+        in shown
+    )
+    assert (
+        "*Reason*\n> Wants `https://evil.example/login` &amp; &lt;@U1&gt;\n> *Customer*\n"
+        "> Someone else" in shown
+    )
+    # A ``<!date…>`` token is explicit: verbatim text still renders it.
+    assert (
+        "*Handed off*\n<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>"
+        in shown
+    )
+    plain = [text["text"] for text in texts if text["type"] == "plain_text"]
+    assert "Handoff H-ABCD: Eve &lt;!here&gt; *Reference* @channel www.evil.example #general `" in (
+        plain
+    )
+    tokens = [token for text in texts for token in re.findall(r"<[^>]*>", text["text"])]
+    assert tokens == ["<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>"]
+
+
+def test_a_long_reason_is_clipped_before_it_is_made_inert() -> None:
+    reason = "see https://evil.example/" + "&" * 5_000
+    _, blocks = root_message(
+        HandoffSummary("s", "H-ABCD", "Jane " * 1_000, reason, "2024-05-01T10:00:00Z")
+    )
+    section, reason_section = blocks[1].to_dict(), blocks[2].to_dict()
+    assert all(len(field["text"]) <= 2_000 for field in section["fields"])
+    shown = reason_section["text"]["text"]
+    assert len(shown) <= SECTION_CHARS and shown.startswith("*Reason*\n> see `https://evil.ex")
+    assert shown.endswith("…`") and shown.count("`") == 2 and "&amp&" not in shown

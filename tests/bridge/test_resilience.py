@@ -22,11 +22,16 @@ from tests.support.processes import AgentServer
 
 
 def thread_lines(emulator: SlackEmulator, thread_ts: str) -> list[str]:
-    """Every line the bridge posted in the thread (combined posts split back)."""
+    """Every line the bridge posted in the thread (combined posts split back, quotes and
+    speaker lines taken off)."""
     lines: list[str] = []
     for message in emulator.thread(HANDOFF_CHANNEL, thread_ts)[1:]:
         if message.bot_id:
-            lines.extend(re.sub(r"^\*[^*]+:\* ", "", line) for line in message.text.splitlines())
+            lines.extend(
+                re.sub(r"^> ?", "", line)
+                for line in message.text.splitlines()
+                if not re.fullmatch(r"\*[^*]+:\*", line)
+            )
     return lines
 
 

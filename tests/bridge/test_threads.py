@@ -30,7 +30,7 @@ async def test_a_handoff_opens_a_thread_with_the_conversation_so_far(
     assert root.thread_ts is None
 
     transcript = await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
-    assert "*Maria Lopez (customer):* What does my policy cover?" in transcript.text
+    assert "*Maria Lopez (customer):*\n> What does my policy cover?" in transcript.text
     assert "*AI agent:*" in transcript.text
     assert transcript.text.index("What does my policy cover?") < transcript.text.index(
         "Please get me a human agent"
@@ -57,9 +57,12 @@ async def test_later_messages_appear_once_in_order_and_attributed(
     lines: list[tuple[str, str]] = []
     for message in bot_replies(slack_emulator, handoff)[1:]:
         assert message.unfurl_links is False and message.unfurl_media is False
+        speaker = message.username or ""
         for line in message.text.splitlines():
-            match = re.match(r"^\*(.+?):\* (.*)$", line)
-            lines.append(match.groups() if match else (message.username or "", line))
+            if header := re.fullmatch(r"\*(.+?):\*", line):
+                speaker = header.group(1)
+            else:
+                lines.append((speaker, re.sub(r"^> ?", "", line)))
     acknowledgement = "A person will reply here shortly."
     everything = "\n".join(m.text for m in bot_replies(slack_emulator, handoff))
     assert everything.count(acknowledgement) == 1
@@ -80,7 +83,8 @@ async def test_customer_text_is_inert_in_slack(
     await handoff.chat.say(attack)
     shown = await wait_for_thread_text(slack_emulator, handoff, "evil.example")
 
-    assert "&lt;!channel&gt; &lt;@U1&gt; &lt;https://evil.example|bank&gt; &amp; more" in shown.text
+    inert = "> &lt;!channel&gt; &lt;@U1&gt; `&lt;https://evil.example|bank&gt;` &amp; more"
+    assert inert in shown.text
     everything = [handoff.root.text, str(handoff.root.blocks)] + [
         m.text for m in replies(slack_emulator, handoff)
     ]

@@ -20,6 +20,7 @@ from tests.slack_emulator import (
     ViolationKind,
     ids,
     methods_chat,
+    methods_people,
     methods_read,
     methods_views,
 )
@@ -152,7 +153,15 @@ async def _call_every_method(emulator: SlackEmulator, client: AsyncWebClient) ->
     await client.conversations_history(channel=C, include_all_metadata=True, limit=2)
     await client.conversations_info(channel=C, include_num_members=True)
     await client.users_info(user=ids.CAROL)
+    await client.users_info(user=ids.SINGLE_GUEST)
+    await client.users_info(user=ids.EXTERNAL)
     await client.users_info(user=ids.OTHER_BOT_USER_ID)
+    await emulator.post_message(ids.DAVE, emulator.open_dm(ids.DAVE), "hi app")
+    await client.conversations_info(channel=ids.dm_id(ids.DAVE))
+    await client.conversations_members(channel=C, limit=3)
+    await client.conversations_members(channel=ids.GENERAL_CHANNEL)
+    await client.usergroups_users_list(usergroup=ids.SUPPORT_GROUP)
+    await client.usergroups_list(include_users=True, include_count=True, include_disabled=True)
     opened = await client.views_open(trigger_id=emulator.state.new_trigger(ids.ALICE), view=VIEW)
     await client.views_push(trigger_id=emulator.state.new_trigger(ids.ALICE), view=VIEW)
     await client.views_update(view_id=opened["view"]["id"], view=VIEW, hash=opened["view"]["hash"])
@@ -170,6 +179,7 @@ async def test_success_responses_match_the_spec_schemas(
     successes = [call for call in slack_emulator.calls if call.ok]
     assert len(successes) == len(slack_emulator.calls)
     implemented = set(methods_chat.HANDLERS) | set(methods_read.HANDLERS)
+    implemented |= set(methods_people.HANDLERS)
     implemented |= set(methods_views.HANDLERS) | {"apps.connections.open"}
     assert {call.method for call in successes} == implemented
     problems = {

@@ -4,6 +4,11 @@ The app talks to it with slack-sdk (``AsyncWebClient(base_url=emulator.api_url)`
 receives what people do over HTTP (``use_http(request_url)``) or Socket Mode
 (``use_socket_mode()``). Tests act as people (``post_message``, ``run_slash_command`` ...) and
 read what Slack shows (``messages``, ``thread``, ``ephemerals`` ...).
+
+The default workspace (``workspace.default_workspace``) has full members, guests, a Slack
+Connect user and a user group, so tests can tell who may act for the workspace. Failures are
+injected with ``fail_next`` (nothing happens), ``lose_response_after_write`` (it happens, the
+answer is lost), ``refuse_thread``, ``delay_next`` and ``outage``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from aiohttp import web
 from tests.slack_emulator import (
     interactions,
     methods_chat,
+    methods_people,
     methods_read,
     methods_views,
     payloads,
@@ -80,6 +86,7 @@ class SlackEmulator:
         api = WebApi(self.state, self.faults, self.limiter)
         api.register(methods_chat.HANDLERS)
         api.register(methods_read.HANDLERS)
+        api.register(methods_people.HANDLERS)
         api.register(methods_views.HANDLERS)
         api.register({"apps.connections.open": self.socket.connections_open})
         return api
@@ -231,6 +238,34 @@ class SlackEmulator:
         """Make the next ``n`` calls of ``method`` ("*": any) fail; see FaultPlan.fail_next."""
         self.faults.fail_next(method, n, status=status, error=error, retry_after=retry_after)
 
+    def lose_response_after_write(
+        self,
+        method: str,
+        n: int = 1,
+        *,
+        status: int | None = 500,
+        error: str | None = None,
+        retry_after: int | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """The next ``n`` calls of ``method`` take effect but their answer is lost.
+
+        ``status``: the client gets that status instead (default 500); None: the connection is
+        dropped, or with ``delay`` the answer comes that many seconds late. See FaultPlan.
+        """
+        self.faults.lose_response_after_write(
+            method, n, status=status, error=error, retry_after=retry_after, delay=delay
+        )
+
+    def refuse_thread(
+        self, channel: str, thread_ts: str, error: str = "cannot_reply_to_message"
+    ) -> None:
+        """chat.postMessage into this thread answers ``{"ok": false, "error": error}`` for good."""
+        self.faults.refuse_thread(channel, thread_ts, error)
+
+    def accept_thread(self, channel: str, thread_ts: str) -> None:
+        self.faults.accept_thread(channel, thread_ts)
+
     def delay_next(self, method: str, seconds: float, n: int = 1) -> None:
         self.faults.delay_next(method, seconds, n)
 
@@ -316,12 +351,17 @@ class SlackEmulator:
     ) -> str:
         return people.share_file(self.state, user_id, channel, thread_ts, name, text).ts
 
+    def open_dm(self, user_id: str) -> str:
+        """The id of ``user_id``'s direct message with the app (``ids.dm_id``), opening it."""
+        return self.workspace.open_dm(user_id).id
+
     async def add_reaction(self, user_id: str, channel: str, ts: str, name: str) -> None:
         people.react(self.state, user_id, channel, ts, name, add=True)
 
     async def run_slash_command(
         self, user_id: str, channel: str, command: str, text: str = "", thread_ts: str | None = None
     ) -> interactions.CommandResult:
+        """A person runs ``command`` in ``channel`` (a channel, or their DM with the app)."""
         return await interactions.run_slash_command(
             self.state, self.deliverer, self.base_url, user_id, channel, command, text, thread_ts
         )

@@ -30,13 +30,35 @@ HANDOFF_CHANNEL = "C0HANDOFF"
 GENERAL_CHANNEL = "C0GENERAL"
 PRIVATE_CHANNEL = "C0PRIVATE"
 
+# Full members of the workspace. Dave is not in #handoff.
 ALICE = "U0ALICE"
 BOB = "U0BOB"
 CAROL = "U0CAROL"
+DAVE = "U0DAVE"
+
+# Guests of the workspace (``is_restricted``; a single-channel guest is also
+# ``is_ultra_restricted``), both in #handoff only.
+GUEST = "U0GUEST"
+SINGLE_GUEST = "U0SINGLEGUEST"
+
+# A Slack Connect user: a member of another organization's workspace, in #handoff.
+OTHER_TEAM_ID = "T0OTHERTEAM"
+OTHER_TEAM_DOMAIN = "otherco"
+EXTERNAL = "U0EXTERNAL"
+
+# A user group (``@support``) of Alice and Bob.
+SUPPORT_GROUP = "S0SUPPORT"
+SUPPORT_HANDLE = "support"
 
 OTHER_BOT_USER_ID = "U0OTHERBOT"
 OTHER_BOT_ID = "B0OTHERBOT"
 OTHER_APP_ID = "A0OTHERAPP"
+
+
+def dm_id(user_id: str) -> str:
+    """The id of the direct message between ``user_id`` and the app's bot (``D0ALICE00``)."""
+    return "D" + user_id[1:].ljust(8, "0")
+
 
 _ALPHABET = string.digits + string.ascii_uppercase
 

@@ -24,8 +24,10 @@ class CommandResult:
     response_url posts are in ``SlackEmulator.ephemerals(user)``.
 
     ``error`` is what Slack showed instead of a response ("operation_timeout",
-    "dispatch_failed", "http_client_error", "http_service_error") or "not_supported_in_threads"
-    when Slack refused the command without contacting the app; None when the app answered.
+    "dispatch_failed", "http_client_error", "http_service_error"), or why Slack refused the
+    command without contacting the app: "not_supported_in_threads", or "not_a_valid_command"
+    for a Slack Connect user whose workspace does not have the app installed (see
+    ``Workspace.app_installed_teams``); None when the app answered.
     """
 
     command: str
@@ -88,6 +90,23 @@ async def run_slash_command(
     if not command.startswith("/"):
         raise ValueError(f"slash commands start with '/': {command!r}")
     seen = len(state.ephemerals)
+    if state.workspace.team_of(user_id) not in state.workspace.app_installed_teams:
+        # The app's commands exist only in workspaces that installed it.
+        state.add_ephemeral(
+            user_id,
+            channel,
+            f"{command} is not a valid command. In Slack, all messages that start with the "
+            '"/" character are interpreted as commands.',
+            EphemeralSource.SLACKBOT,
+        )
+        return CommandResult(
+            command,
+            None,
+            Outcome.NOT_SENT,
+            "not_a_valid_command",
+            None,
+            tuple(state.ephemerals[seen:]),
+        )
     if thread_ts:
         if state.thread_parent(channel, thread_ts) is None:
             raise ValueError(f"no thread {thread_ts} in {channel}")

@@ -35,11 +35,15 @@ BLOCK_TYPES = frozenset(
 )
 TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 
-# Per-method tiers, per app and workspace: (requests per minute, burst).
+# Per-method tiers, per app and workspace: (requests per minute, burst). Tiers as Slack's
+# method reference lists them (Tier 2: 20+/min, Tier 3: 50+/min, Tier 4: 100+/min).
 TIER_2 = (20, 20)
 TIER_3 = (50, 50)
 TIER_4 = (100, 100)
 METHOD_TIERS: dict[str, tuple[int, int]] = {
+    "usergroups.list": TIER_2,
+    "usergroups.users.list": TIER_2,
+    "conversations.members": TIER_4,
     "chat.update": TIER_3,
     "chat.delete": TIER_3,
     "reactions.add": TIER_3,

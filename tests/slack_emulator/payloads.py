@@ -42,7 +42,8 @@ def event_envelope(state: SlackState, event: JsonDict, event_id: str) -> JsonDic
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": isinstance(event.get("channel"), str)
+        and ws.is_ext_shared(str(event["channel"])),
         "event_context": "4-" + base64.urlsafe_b64encode(json.dumps(context).encode()).decode(),
     }
 
@@ -55,9 +56,23 @@ def _channel_fields(state: SlackState, channel: str, event_ts: str) -> JsonDict:
     }
 
 
+def _teams_of_poster(state: SlackState, msg: Message) -> JsonDict:
+    """``user_team``/``source_team`` of a person's message: the poster's own workspace.
+
+    Slack adds both to events for messages people post (a Slack Connect user's team is another
+    workspace; ``team`` is theirs too). Messages by bots carry neither.
+    """
+    user = state.workspace.users.get(msg.user or "")
+    if user is None or user.is_bot:
+        return {}
+    team = state.workspace.team_of(user.id)
+    return {"user_team": team, "source_team": team}
+
+
 def message_event(state: SlackState, msg: Message) -> JsonDict:
     """``message`` event for a new message (human, the app's own post, another bot)."""
     event = render.message(state, msg, thread_stats=False)
+    event.update(_teams_of_poster(state, msg))
     event.update(_channel_fields(state, msg.channel, msg.ts))
     return event
 
@@ -67,7 +82,10 @@ def message_changed_event(state: SlackState, before: JsonDict, after: Message) -
     event: JsonDict = {
         "type": "message",
         "subtype": "message_changed",
-        "message": render.message(state, after, thread_stats=False),
+        "message": {
+            **render.message(state, after, thread_stats=False),
+            **_teams_of_poster(state, after),
+        },
         "previous_message": before,
         "hidden": True,
         "ts": event_ts,
@@ -119,6 +137,12 @@ def rich_text_blocks(block_id: str, text: str) -> list[JsonDict]:
 # --- slash commands and interactivity ----------------------------------------------------------
 
 
+def channel_name(state: SlackState, channel: str) -> str:
+    """The ``channel_name`` Slack puts in commands and interactions ("directmessage" for DMs)."""
+    chan = state.workspace.channel(channel)
+    return "directmessage" if chan.is_im else chan.name
+
+
 def slash_command_form(
     state: SlackState,
     user: User,
@@ -128,13 +152,15 @@ def slash_command_form(
     response_url: str,
     trigger_id: str,
 ) -> dict[str, str]:
+    """The form Slack posts for a command; ``team_id`` is the workspace it was run from."""
     ws = state.workspace
+    team = ws.team_of(user.id)
     return {
         "token": state.credentials.verification_token,
-        "team_id": ws.team_id,
-        "team_domain": ws.domain,
+        "team_id": team,
+        "team_domain": ws.team_domain(team),
         "channel_id": channel,
-        "channel_name": ws.channel(channel).name,
+        "channel_name": channel_name(state, channel),
         "user_id": user.id,
         "user_name": user.name,
         "command": command,
@@ -147,23 +173,27 @@ def slash_command_form(
 
 
 def _user_ref(state: SlackState, user: User) -> JsonDict:
+    """``user`` of interaction payloads; ``team_id`` is the person's own workspace."""
     return {
         "id": user.id,
         "username": user.name,
         "name": user.name,
-        "team_id": state.workspace.team_id,
+        "team_id": state.workspace.team_of(user.id),
     }
 
 
 def _common(state: SlackState, kind: str, user: User, trigger_id: str) -> JsonDict:
+    # ``team`` is the acting person's workspace, as Bolt reads it (its actor team id); for a
+    # Slack Connect user that is not the app's workspace.
     ws = state.workspace
+    team = ws.team_of(user.id)
     return {
         "type": kind,
         "user": _user_ref(state, user),
         "api_app_id": ws.app_id,
         "token": state.credentials.verification_token,
         "trigger_id": trigger_id,
-        "team": {"id": ws.team_id, "domain": ws.domain},
+        "team": {"id": team, "domain": ws.team_domain(team)},
         "enterprise": None,
         "is_enterprise_install": False,
     }
@@ -202,7 +232,7 @@ def block_actions_payload(
     payload.update(
         {
             "container": container,
-            "channel": {"id": msg.channel, "name": state.workspace.channel(msg.channel).name},
+            "channel": {"id": msg.channel, "name": channel_name(state, msg.channel)},
             "message": render.message(state, msg),
             "state": {"values": {}},
             "response_url": response_url,
@@ -226,7 +256,7 @@ def message_action_payload(
             "callback_id": callback_id,
             "action_ts": state.clock.next(),
             "message_ts": msg.ts,
-            "channel": {"id": msg.channel, "name": state.workspace.channel(msg.channel).name},
+            "channel": {"id": msg.channel, "name": channel_name(state, msg.channel)},
             "message": render.message(state, msg),
             "response_url": response_url,
         }

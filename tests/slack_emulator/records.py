@@ -10,9 +10,23 @@ from typing import Any
 JsonDict = dict[str, Any]
 
 
+class Answer(StrEnum):
+    """What became of the answer to a Web API call."""
+
+    SENT = "sent"  # answered normally (or with the injected/real error)
+    REPLACED = "replaced"  # handled, but the client got an error status instead of the answer
+    DROPPED = "dropped"  # handled, but the connection was closed without an answer
+    DELAYED = "delayed"  # handled, and answered late (``lose_response_after_write(delay=)``)
+
+
 @dataclass(frozen=True)
 class ApiCall:
-    """One Web API request as the emulator answered it."""
+    """One Web API request as the emulator answered it.
+
+    ``response`` and ``http_status`` are what the client was sent (``{}`` and 0 when the
+    connection was dropped). When the answer was lost after the call took effect, ``handled``
+    holds the answer Slack had computed (e.g. chat.postMessage's ``ts``).
+    """
 
     method: str
     params: JsonDict
@@ -20,6 +34,8 @@ class ApiCall:
     response: JsonDict
     token_kind: str | None
     at: float = field(default_factory=time.monotonic)
+    answer: Answer = Answer.SENT
+    handled: JsonDict | None = None
 
     @property
     def ok(self) -> bool:

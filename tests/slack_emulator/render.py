@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.slack_emulator.messages import Message
 from tests.slack_emulator.state import SlackState
-from tests.slack_emulator.workspace import Channel, User, Workspace
+from tests.slack_emulator.workspace import Channel, User, UserGroup, Workspace
 
 JsonDict = dict[str, Any]
 
@@ -77,8 +77,11 @@ def message(
         if msg.is_reply and msg.parent_user_id:
             out["parent_user_id"] = msg.parent_user_id
     if thread_stats and not msg.is_reply:
-        out.update(state.messages.thread_stats(msg))
-        if "reply_count" in out:
+        stats = state.messages.thread_stats(msg)
+        if stats:
+            # A thread's parent carries its own ts as thread_ts, and the thread's figures.
+            out["thread_ts"] = msg.ts
+            out.update(stats)
             out["is_locked"] = False
     if msg.reactions:
         out["reactions"] = [
@@ -104,7 +107,13 @@ def _tombstone(state: SlackState, msg: Message) -> JsonDict:
 
 
 def user(workspace: Workspace, member: User) -> JsonDict:
-    """A user object as users.info returns it."""
+    """A user object as users.info returns it.
+
+    ``team_id`` (and ``profile.team``) is the user's own workspace: another one for a Slack
+    Connect user. Guests have ``is_restricted``; single-channel guests also
+    ``is_ultra_restricted``.
+    """
+    team_id = member.team_id or workspace.team_id
     display = member.display_name
     profile: JsonDict = {
         "real_name": member.real_name,
@@ -123,7 +132,7 @@ def user(workspace: Workspace, member: User) -> JsonDict:
         "last_name": " ".join(member.real_name.split(" ")[1:]),
         "image_48": f"https://secure.gravatar.com/avatar/{member.id}.jpg?s=48",
         "image_72": f"https://secure.gravatar.com/avatar/{member.id}.jpg?s=72",
-        "team": workspace.team_id,
+        "team": team_id,
     }
     if member.email and not member.is_bot:
         profile["email"] = member.email
@@ -133,7 +142,7 @@ def user(workspace: Workspace, member: User) -> JsonDict:
         profile["always_active"] = True
     return {
         "id": member.id,
-        "team_id": workspace.team_id,
+        "team_id": team_id,
         "name": member.name,
         "deleted": member.deleted,
         "color": "9f69e7",
@@ -145,8 +154,8 @@ def user(workspace: Workspace, member: User) -> JsonDict:
         "is_admin": False,
         "is_owner": False,
         "is_primary_owner": False,
-        "is_restricted": False,
-        "is_ultra_restricted": False,
+        "is_restricted": member.is_restricted,
+        "is_ultra_restricted": member.is_ultra_restricted,
         "is_bot": member.is_bot,
         "is_app_user": False,
         "updated": 1_700_000_000,
@@ -156,6 +165,9 @@ def user(workspace: Workspace, member: User) -> JsonDict:
 
 def channel(workspace: Workspace, chan: Channel, *, num_members: bool = False) -> JsonDict:
     """A conversation object as conversations.info returns it to the app's bot."""
+    if chan.is_im:
+        return _im(workspace, chan)
+    shared = workspace.is_ext_shared(chan.id)
     out: JsonDict = {
         "id": chan.id,
         "name": chan.name,
@@ -169,13 +181,13 @@ def channel(workspace: Workspace, chan: Channel, *, num_members: bool = False) -
         "is_general": chan.name == "general",
         "unlinked": 0,
         "name_normalized": chan.name,
-        "is_shared": False,
+        "is_shared": shared,
         "is_org_shared": False,
         "is_pending_ext_shared": False,
         "pending_shared": [],
         "parent_conversation": None,
         "creator": chan.creator,
-        "is_ext_shared": False,
+        "is_ext_shared": shared,
         "shared_team_ids": [workspace.team_id],
         "pending_connected_team_ids": [],
         "is_member": workspace.bot.id in chan.members,
@@ -185,6 +197,54 @@ def channel(workspace: Workspace, chan: Channel, *, num_members: bool = False) -
     }
     if num_members:
         out["num_members"] = len(chan.members)
+    return out
+
+
+def _im(workspace: Workspace, chan: Channel) -> JsonDict:
+    """The app's direct message with a person, as conversations.info shows it."""
+    person = chan.im_user or ""
+    return {
+        "id": chan.id,
+        "created": chan.created,
+        "is_archived": False,
+        "is_im": True,
+        "is_org_shared": False,
+        "context_team_id": workspace.team_id,
+        "updated": chan.created * 1000,
+        "user": person,
+        "is_user_deleted": bool(person in workspace.users and workspace.user(person).deleted),
+        "priority": 0,
+    }
+
+
+def usergroup(
+    group: UserGroup, *, include_users: bool = False, include_count: bool = False
+) -> JsonDict:
+    """A user group as usergroups.list returns it (spec: objs_subteam)."""
+    out: JsonDict = {
+        "id": group.id,
+        "team_id": group.team_id,
+        "is_usergroup": True,
+        "is_subteam": True,
+        "name": group.name,
+        "description": group.description,
+        "handle": group.handle,
+        "is_external": False,
+        "date_create": group.date_create,
+        "date_update": group.date_create,
+        "date_delete": 0 if group.enabled else group.date_create + 1,
+        "auto_type": None,
+        "auto_provision": False,
+        "enterprise_subteam_id": "",
+        "created_by": group.created_by,
+        "updated_by": group.created_by,
+        "deleted_by": None,
+        "prefs": {"channels": [], "groups": []},
+    }
+    if include_users:
+        out["users"] = list(group.users)
+    if include_count:
+        out["user_count"] = len(group.users)
     return out
 
 
@@ -203,7 +263,7 @@ def file_object(state: SlackState, file_id: str, name: str, owner: str) -> JsonD
         "filetype": extension,
         "pretty_type": extension.upper(),
         "user": owner,
-        "user_team": state.workspace.team_id,
+        "user_team": state.workspace.team_of(owner),
         "editable": False,
         "size": 1024,
         "mode": "hosted",

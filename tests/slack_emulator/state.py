@@ -72,7 +72,7 @@ class SlackState:
             ts=self.clock.next(),
             text=text,
             user=user.id,
-            team=self.workspace.team_id,
+            team=user.team_id or self.workspace.team_id,
             bot_id=user.bot_id,
             app_id=user.app_id,
             **fields,

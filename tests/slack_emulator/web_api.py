@@ -1,4 +1,9 @@
-"""The Web API endpoint ``/api/<method>``: parsing, auth, spec checks, faults, rate limits."""
+"""The Web API endpoint ``/api/<method>``: parsing, auth, spec checks, faults, rate limits.
+
+Order, as Slack: parse, (injected delay), spec check, injected failure (``fail_next``,
+outage), auth, rate limit, thread refusal (chat.postMessage), the method itself, then the
+answer, which an injected fault may lose after the call took effect.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.slack_emulator.faults import FaultPlan
+from tests.slack_emulator.faults import Fault, FaultPlan
 from tests.slack_emulator.limits import RateLimiter
-from tests.slack_emulator.records import ApiCall
+from tests.slack_emulator.records import Answer, ApiCall
 from tests.slack_emulator.spec_requests import check_request
 from tests.slack_emulator.state import SlackState
 
@@ -128,8 +133,9 @@ class WebApi:
             self.state.spec_violations.append(violation)
         fault = self.faults.take(method)
         if fault is not None:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
-            return self._answer(method, visible_params, None, fault.body, fault.status, headers)
+            return self._answer(
+                method, visible_params, None, fault.body, fault.status, fault.headers
+            )
         if method not in self.handlers:
             body = {"ok": False, "error": "unknown_method", "req_method": method}
             return self._answer(method, visible_params, None, body, 200)
@@ -150,13 +156,57 @@ class WebApi:
             body = {"ok": False, "error": "ratelimited"}
             headers = {"Retry-After": str(retry_after)}
             return self._answer(method, visible_params, kind, body, 429, headers)
+        refusal = self._thread_refusal(method, params)
+        if refusal is not None:
+            return self._answer(method, visible_params, kind, ApiError(refusal).body(), 200)
+        lost = self.faults.take_lost(method)
         actor = self.state.workspace.bot.id if kind is TokenKind.BOT else ""
         api_request = ApiRequest(method, params, kind, actor, self.base_url)
         try:
             body = {"ok": True, **self.handlers[method](self.state, api_request)}
         except ApiError as error:
             body = error.body()
+        if lost is not None:
+            return await self._lose_answer(request, method, visible_params, kind, body, lost)
         return self._answer(method, visible_params, kind, body, 200)
+
+    def _thread_refusal(self, method: str, params: JsonDict) -> str | None:
+        """The error for a chat.postMessage into a thread ``refuse_thread`` closed, if any."""
+        thread_ts = params.get("thread_ts")
+        reference = _channel_param(params)
+        if method != "chat.postMessage" or not isinstance(thread_ts, str) or not reference:
+            return None
+        ws = self.state.workspace
+        channel = ws.channels.get(reference) or next(
+            (c for c in ws.channels.values() if c.name and c.name == reference.removeprefix("#")),
+            None,
+        )
+        if channel is None or not ws.bot_is_member(channel.id):
+            return None  # the method itself will refuse the channel
+        parent = self.state.thread_parent(channel.id, thread_ts)
+        return self.faults.thread_refusal(channel.id, parent.ts if parent else thread_ts)
+
+    async def _lose_answer(
+        self,
+        request: web.Request,
+        method: str,
+        params: JsonDict,
+        kind: TokenKind,
+        handled: JsonDict,
+        lost: Fault,
+    ) -> web.Response:
+        """Answers a call that took effect the way ``lost`` says: error, silence or late."""
+        if lost.drop:
+            self._record(method, params, kind, {}, 0, Answer.DROPPED, handled)
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
+        if lost.delay:
+            self._record(method, params, kind, handled, 200, Answer.DELAYED, handled)
+            await asyncio.sleep(lost.delay)
+            return web.json_response(handled)
+        self._record(method, params, kind, lost.body, lost.status, Answer.REPLACED, handled)
+        return web.json_response(lost.body, status=lost.status, headers=lost.headers)
 
     def _answer(
         self,
@@ -167,6 +217,19 @@ class WebApi:
         status: int,
         headers: dict[str, str] | None = None,
     ) -> web.Response:
+        self._record(method, params, kind, body, status)
+        return web.json_response(body, status=status, headers=headers)
+
+    def _record(
+        self,
+        method: str,
+        params: JsonDict,
+        kind: TokenKind | None,
+        body: JsonDict,
+        status: int,
+        answer: Answer = Answer.SENT,
+        handled: JsonDict | None = None,
+    ) -> None:
         self.state.calls.append(
             ApiCall(
                 method=method,
@@ -174,9 +237,10 @@ class WebApi:
                 http_status=status,
                 response=body,
                 token_kind=kind.value if kind else None,
+                answer=answer,
+                handled=handled,
             )
         )
-        return web.json_response(body, status=status, headers=headers)
 
 
 def _channel_param(params: JsonDict) -> str | None:

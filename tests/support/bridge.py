@@ -17,7 +17,7 @@ import aiohttp
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.ports import free_port
-from tests.support.processes import ManagedProcess, clean_env
+from tests.support.processes import OPERATOR_TOKEN, ManagedProcess, clean_env
 
 HANDOFF_CHANNEL = ids.HANDOFF_CHANNEL
 
@@ -47,6 +47,7 @@ class BridgeProcess:
             "SLACK_HANDOFF_CHANNEL": HANDOFF_CHANNEL,
             "SLACK_API_URL": self.emulator.api_url,
             "PARLANT_URL": self.parlant_url,
+            "PARLANT_API_TOKEN": OPERATOR_TOKEN,
             "BRIDGE_HOST": "127.0.0.1",
             "BRIDGE_PORT": str(self.port),
             "HANDOFF_DB": str(self.db_path),

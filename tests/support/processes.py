@@ -14,6 +14,12 @@ from pathlib import Path
 from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_TOKEN = "tests-operator-token-3f9c1e7a5b2d4f6a8c0e"
+"""The agent's ``PARLANT_API_TOKEN`` in tests; the bridge and operator-side tests send it."""
+
+
+def operator_headers(token: str = OPERATOR_TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -85,12 +91,17 @@ def wait_http_ok(url: str, process: ManagedProcess, timeout: float = 90.0) -> No
 
 @dataclass
 class AgentServer:
-    """``python -m agent`` with the offline model on free loopback ports."""
+    """``python -m agent`` with the offline model on free loopback ports.
+
+    Production mode with ``token`` as the operator token; ``token=None`` runs it with
+    ``PARLANT_ENV=development`` (the API open to anyone).
+    """
 
     home: Path
     port: int = field(default_factory=free_port)
     tool_port: int = field(default_factory=free_port)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    token: str | None = OPERATOR_TOKEN
     process: ManagedProcess | None = None
 
     @property
@@ -98,6 +109,7 @@ class AgentServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "AgentServer":
+        access = {"PARLANT_API_TOKEN": self.token} if self.token else {"PARLANT_ENV": "development"}
         self.home.mkdir(parents=True, exist_ok=True)
         env = clean_env(
             PARLANT_NLP="offline",
@@ -106,6 +118,7 @@ class AgentServer:
             PARLANT_PORT=str(self.port),
             PARLANT_TOOL_PORT=str(self.tool_port),
             PARLANT_LOG_LEVEL="warning",
+            **access,
             **self.extra_env,
         )
         self.process = ManagedProcess(

@@ -16,6 +16,8 @@ class ParlantProxy:
     upstream: str
     hidden_paths: frozenset[str]
     port: int = field(default_factory=free_port)
+    requests: list[str] = field(default_factory=list)
+    """Every forwarded request as ``METHOD raw-path``."""
     _runner: web.AppRunner | None = None
     _http: aiohttp.ClientSession | None = None
 
@@ -42,6 +44,7 @@ class ParlantProxy:
         if request.path in self.hidden_paths:
             return web.json_response({"detail": "Not Found"}, status=404)
         assert self._http is not None
+        self.requests.append(f"{request.method} {request.raw_path}")
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         async with self._http.request(
             request.method,

@@ -1,0 +1,73 @@
+"""The bridge store's schema, as numbered, append-only steps.
+
+``PRAGMA user_version`` records how many steps a database has had; opening it applies the
+rest, each in one transaction. Never edit a step that has shipped: add the next one.
+"""
+
+import aiosqlite
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1 — the first release: threads, operator messages, the bridge's own events, activity.
+    (
+        """CREATE TABLE IF NOT EXISTS conversations (
+        session_id TEXT PRIMARY KEY,
+        ref TEXT NOT NULL UNIQUE,
+        customer_name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        channel TEXT,
+        thread_ts TEXT,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        opened_at REAL NOT NULL
+    )""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS conversations_thread"
+        " ON conversations (channel, thread_ts)",
+        """CREATE TABLE IF NOT EXISTS slack_messages (
+        channel TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        as_ai INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        event_id TEXT,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (channel, ts)
+    )""",
+        "CREATE INDEX IF NOT EXISTS slack_messages_state ON slack_messages (state, received_at)",
+        """CREATE TABLE IF NOT EXISTS bridge_events (
+        event_id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL
+    )""",
+        """CREATE TABLE IF NOT EXISTS operator_activity (
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (user_id, session_id)
+    )""",
+    ),
+    # 2 — the author's own workspace, for the operator check of messages found later.
+    ("ALTER TABLE slack_messages ADD COLUMN user_team TEXT",),
+    # 3 — the thread's newest post the bridge knows of: where reading the thread back starts.
+    ("ALTER TABLE conversations ADD COLUMN last_post_ts TEXT",),
+)
+
+
+async def migrate(db: aiosqlite.Connection) -> int:
+    """Bring ``db`` to the newest schema; returns the version it had."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    for number in range(version, len(MIGRATIONS)):
+        await db.execute("BEGIN")
+        try:
+            for statement in MIGRATIONS[number]:
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number + 1}")
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
+    return version

@@ -21,6 +21,7 @@ async def serve(settings: AgentSettings) -> None:
     from parlant.api.authorization import AuthorizationPolicy
 
     from agent.authorization import OperatorTokenPolicy, close_developer_doors
+    from agent.chat_page import add_chat_page
     from agent.customer_access import CustomerKeys
     from agent.event_stream import EventHub, add_stream_route
     from agent.insurance_agent import create_insurance_agent
@@ -44,6 +45,7 @@ async def serve(settings: AgentSettings) -> None:
         if not settings.development:
             close_developer_doors(app)
         add_stream_route(app, hub, token)
+        add_chat_page(app)  # after the doors are closed: it serves "/" itself
 
     if settings.development:
         logger.warning(

@@ -79,6 +79,9 @@ class Bridge:
     async def start(self) -> None:
         """Resume what a previous run left, then follow Parlant and Slack."""
         await self.mirror.load()
+        # Held before anything is queued: resumed, caught-up and new replies of a thread
+        # all line up in the thread's order before the first one is delivered.
+        self.relay.hold(self.mirror.active_sessions)
         resumed = await self.relay.resume()
         if resumed:
             logger.info("resuming %d undelivered operator message(s)", resumed)

@@ -105,9 +105,10 @@ class OperatorRelay:
             self._spawn(self._work(message.session_id, queue), f"deliver-{message.session_id}")
         position = len(queue)
         if message.origin == THREAD_ORIGIN:
-            # A reply found late (catch-up) goes before newer replies still waiting; the head
-            # may already be on its way to Parlant, so it keeps its place.
-            while position > 1 and _later_in_thread(queue[position - 1][0], message):
+            # A reply found late (catch-up, a Slack retry) goes before newer replies still
+            # waiting; the head keeps its place only if it may be on its way to Parlant.
+            first = 0 if message.session_id in self._held else 1
+            while position > first and _later_in_thread(queue[position - 1][0], message):
                 position -= 1
         queue.insert(position, (message, resumed))
 
@@ -177,7 +178,7 @@ class OperatorRelay:
                 break
             except ParlantUnavailable as error:
                 outcome_unknown = True
-                if backoff.failures == 0:
+                if backoff.failures == 1:  # not a lost answer found at once: say it
                     logger.warning("Parlant unavailable for %s: %s", message.session_id, error)
                     await self._tell(
                         message,
@@ -224,7 +225,8 @@ class OperatorRelay:
     ) -> None:
         if message.origin == THREAD_ORIGIN:
             receipt = DELIVERED_AS_AI if message.as_ai else DELIVERED
-            await self._notices.react(message.channel, message.ts, receipt)
+            # A courtesy, paced by Slack (Tier 3): never holds up the next delivery.
+            self._spawn(self._notices.react(message.channel, message.ts, receipt), "receipt")
             return
         if conversation.channel is not None and conversation.thread_ts is not None:
             note = f":robot_face: *Sent as the AI* by <@{message.user_id}>:\n{inert(text)}"

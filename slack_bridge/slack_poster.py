@@ -355,7 +355,7 @@ class ChannelPoster:
         self, thread_ts: Ts | None, after: Ts | None
     ) -> list[Mapping[str, Any]]:
         """The bot's messages of a thread (or, for ``None``, the channel's recent top-level
-        messages) newer than ``after``, with their metadata, oldest first."""
+        messages) from ``after`` on, with their metadata, oldest first."""
         messages: list[Mapping[str, Any]] = []
         cursor: str | None = None
         while True:
@@ -373,6 +373,7 @@ class ChannelPoster:
                     channel=self._channel,
                     ts=thread_ts,
                     oldest=after or thread_ts,
+                    inclusive=True,  # the post at ``after`` may show more than was counted
                     include_all_metadata=True,
                     limit=SEARCH_LIMIT,
                     cursor=cursor,

@@ -389,13 +389,16 @@ class ThreadMirror:
         """Move the stored cursor as Slack takes each post; stop at a parked thread."""
         assert conversation.thread_ts is not None
         session_id = conversation.session_id
-        for offset, complete, posted in waiting:
+        for index, (offset, complete, posted) in enumerate(waiting):
             ts = await posted
             if ts is None and (
                 why := self._poster.channel(self._channel).parked(conversation.thread_ts)
             ):
                 await self._park(conversation, work, why)
                 return
+            following = waiting[index + 1][2] if index + 1 < len(waiting) else None
+            if following is not None and following.done() and following.result() == ts:
+                continue  # one combined post: its cursor is written once, at its end
             if complete:
                 await self._store.set_cursor(session_id, offset + 1, ts)
         assert work.next_offset is not None

@@ -1,49 +1,5 @@
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+"""The bridge tests run on the real stack: see ``tests/support/stack.py``."""
 
-import aiohttp
-import httpx
-import pytest
-import pytest_asyncio
-from parlant.client import AsyncParlantClient
+from tests.support.stack import bridge, bridge_agent, customers
 
-from tests.slack_emulator.emulator import SlackEmulator
-from tests.support.bridge import BridgeProcess
-from tests.support.processes import AgentServer, operator_headers
-
-
-@pytest.fixture(scope="module")
-def bridge_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
-    """An offline agent for one test module (tests hand their sessions back when done)."""
-    with AgentServer(home=tmp_path_factory.mktemp("bridge-agent")) as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def customers(bridge_agent: AgentServer) -> AsyncIterator[AsyncParlantClient]:
-    async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
-        yield AsyncParlantClient(base_url=bridge_agent.url, httpx_client=http)
-    await hand_back_everything(bridge_agent.url)
-
-
-async def hand_back_everything(parlant_url: str) -> None:
-    """Leave no handed-off session behind for the next test's fresh bridge."""
-    from agent.handoff import hand_back
-
-    async with aiohttp.ClientSession(headers=operator_headers()) as http:
-        async with http.get(f"{parlant_url}/sessions", params={"labels": "handoff"}) as response:
-            sessions = await response.json()
-        for session in sessions:
-            await hand_back(http, parlant_url, session["id"])
-
-
-@pytest_asyncio.fixture
-async def bridge(
-    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
-) -> AsyncIterator[BridgeProcess]:
-    process = BridgeProcess(slack_emulator, bridge_agent.url, tmp_path / "bridge")
-    await process.start()
-    try:
-        yield process
-    finally:
-        await process.stop()
+__all__ = ["bridge", "bridge_agent", "customers"]

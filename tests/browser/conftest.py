@@ -5,7 +5,7 @@ for Python; ``playwright install`` is never run. Without ``/usr/bin/chromium`` t
 skip (see ``CHROMIUM``).
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Final
 
@@ -13,9 +13,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Playwright, ViewportSize, async_playwright
 
-from tests.slack_emulator.emulator import SlackEmulator
-from tests.support.bridge import BridgeProcess
-from tests.support.processes import AgentServer
+from tests.support.stack import bridge, bridge_agent, customers
+
+__all__ = ["bridge", "bridge_agent", "customers"]
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 NO_CHROMIUM: Final = (
@@ -38,25 +38,6 @@ OpenProfile = Callable[[str], Awaitable[BrowserContext]]
 
 
 requires_chromium: Final = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
-
-
-@pytest.fixture(scope="module")
-def chat_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
-    """The offline agent in production mode (operator token set), serving the chat page."""
-    with AgentServer(home=tmp_path_factory.mktemp("chat-agent")) as server:
-        yield server
-
-
-@pytest_asyncio.fixture
-async def bridge(
-    slack_emulator: SlackEmulator, chat_agent: AgentServer, tmp_path: Path
-) -> AsyncIterator[BridgeProcess]:
-    process = BridgeProcess(slack_emulator, chat_agent.url, tmp_path / "bridge")
-    await process.start()
-    try:
-        yield process
-    finally:
-        await process.stop()
 
 
 @pytest_asyncio.fixture

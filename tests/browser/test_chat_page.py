@@ -162,7 +162,7 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 @requires_chromium
 async def test_customer_chat_page(
-    chat_agent: AgentServer,
+    bridge_agent: AgentServer,
     bridge: BridgeProcess,
     slack_emulator: SlackEmulator,
     open_profile: OpenProfile,
@@ -174,7 +174,7 @@ async def test_customer_chat_page(
     watch = PageWatch(page)
 
     # The page, served by the agent with a strict policy; no session until the first message.
-    response = await page.goto(f"{chat_agent.url}/")
+    response = await page.goto(f"{bridge_agent.url}/")
     assert response is not None
     assert response.status == 200, f"{NOT_SERVED} (GET / answered {response.status})"
     policy = response.headers["content-security-policy"]
@@ -255,11 +255,11 @@ async def test_customer_chat_page(
 
     # 8. The agent restarts: the page says it is reconnecting, then goes on where it was.
     before = await transcript(page)
-    await asyncio.to_thread(chat_agent.stop)
+    await asyncio.to_thread(bridge_agent.stop)
     await expect(page.locator("#connection")).to_be_visible(timeout=WAIT_MS)
     await steps.check(page, "agent-down", present=["reconnecting"])
     restarted = time.monotonic()
-    await asyncio.to_thread(chat_agent.start)
+    await asyncio.to_thread(bridge_agent.start)
     await expect(page.locator("#connection")).to_be_hidden(timeout=30_000)
     print(f"agent back -> page reconnected: {time.monotonic() - restarted:.1f} s")
     assert await transcript(page) == before
@@ -282,7 +282,7 @@ async def test_customer_chat_page(
     # 10. Another browser profile: a fresh start, none of the first customer's conversation.
     other = await first_page(await open_profile("second"))
     other_watch = PageWatch(other)
-    await other.goto(f"{chat_agent.url}/support")
+    await other.goto(f"{bridge_agent.url}/support")
     await expect(notice(other, "welcome")).to_contain_text(WELCOME)
     assert await stored_session(other) is None
     first_customer = ["POL-7788", "alice", ALICE_HELLO, AS_AI, CONNECTING, BACK, POLICY_QUESTION]
@@ -318,7 +318,7 @@ async def test_customer_chat_page(
     print(f"browser test: {time.monotonic() - started:.1f} s, screenshots in {tmp_path}")
 
 
-async def test_page_parts_are_served_with_the_policy(chat_agent: AgentServer) -> None:
+async def test_page_parts_are_served_with_the_policy(bridge_agent: AgentServer) -> None:
     """The page and its two files, each with the policy; Parlant's sandbox stays closed."""
     async with aiohttp.ClientSession() as http:
         for path, kind in (
@@ -327,10 +327,10 @@ async def test_page_parts_are_served_with_the_policy(chat_agent: AgentServer) ->
             ("/support/chat.js", "text/javascript"),
             ("/support/chat.css", "text/css"),
         ):
-            async with http.get(f"{chat_agent.url}{path}", allow_redirects=False) as response:
+            async with http.get(f"{bridge_agent.url}{path}", allow_redirects=False) as response:
                 assert response.status == 200, f"{NOT_SERVED} ({path} answered {response.status})"
                 assert response.content_type == kind, path
                 assert "connect-src 'self'" in response.headers["Content-Security-Policy"]
                 assert response.headers["X-Content-Type-Options"] == "nosniff"
-        async with http.get(f"{chat_agent.url}/chat/", allow_redirects=False) as response:
+        async with http.get(f"{bridge_agent.url}/chat/", allow_redirects=False) as response:
             assert response.status == 404  # Parlant's sandbox stays closed in production

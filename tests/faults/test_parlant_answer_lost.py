@@ -30,8 +30,8 @@ LOSSES = {  # before operator reply n: the answers lost
 
 
 @pytest_asyncio.fixture
-async def proxy(faults_agent: AgentServer) -> AsyncIterator[LossyProxy]:
-    lossy = await LossyProxy(faults_agent.url).start()
+async def proxy(bridge_agent: AgentServer) -> AsyncIterator[LossyProxy]:
+    lossy = await LossyProxy(bridge_agent.url).start()
     try:
         yield lossy
     finally:

@@ -180,7 +180,7 @@ async def test_one_refused_thread_does_not_stop_the_others(
     bridge: BridgeProcess,
     slack_emulator: SlackEmulator,
     customers: AsyncParlantClient,
-    faults_agent: AgentServer,
+    bridge_agent: AgentServer,
 ) -> None:
     emulator = slack_emulator
     refused = Conversation(emulator, await hand_off(emulator, customers, "Ann Refused"), "A-")
@@ -232,7 +232,7 @@ async def test_one_refused_thread_does_not_stop_the_others(
     # The thread takes replies again; the session goes back to the AI, then to a person.
     emulator.accept_thread(HANDOFF_CHANNEL, refused.thread_ts)
     async with aiohttp.ClientSession(headers=operator_headers()) as http:
-        await hand_back(http, faults_agent.url, refused.chat.session_id)
+        await hand_back(http, bridge_agent.url, refused.chat.session_id)
 
     def root_says_returned() -> bool:
         root = emulator.message(HANDOFF_CHANNEL, refused.thread_ts)

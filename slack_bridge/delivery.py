@@ -21,8 +21,9 @@ from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId, ts_key
 from slack_bridge.notices import DELIVERED, DELIVERED_AS_AI, HELD_BACK, OperatorNotices
 from slack_bridge.operators import REFUSALS, OperatorGate, Verdict
 from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.posts import Post
 from slack_bridge.retry import Backoff
-from slack_bridge.slack_poster import Post, SlackPoster
+from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import THREAD_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.threads import BRIDGE_METADATA_KEY
 from slack_bridge.users import UserDirectory

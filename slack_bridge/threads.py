@@ -20,8 +20,9 @@ from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.formatting import HandoffSummary, Line, inert_line, root_message, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
+from slack_bridge.posts import Post, line_post, transcript_posts
 from slack_bridge.retry import Backoff
-from slack_bridge.slack_poster import Post, SlackPoster, line_post, transcript_posts
+from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
 
 logger = logging.getLogger(__name__)

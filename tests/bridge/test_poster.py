@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.formatting import POST_CHARS, Line
 from slack_bridge.ids import ChannelId, Ts
-from slack_bridge.slack_poster import ChannelPoster, line_post, shown_in
+from slack_bridge.posts import line_post, shown_in
+from slack_bridge.slack_poster import ChannelPoster
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 

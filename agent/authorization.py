@@ -57,6 +57,7 @@ OPERATOR_OPERATIONS: Final = PUBLIC_OPERATIONS | frozenset(
         Operation.CREATE_HUMAN_AGENT_EVENT,
         Operation.CREATE_HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT_EVENT,
         Operation.CREATE_STATUS_EVENT,
+        Operation.CREATE_CUSTOM_EVENT,
         Operation.OVERRIDE_CUSTOMER_PARTICIPANT,
         Operation.ACCESS_API_DOCS,
     }

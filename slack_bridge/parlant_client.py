@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 HANDOFF_LABEL = "handoff"
 HANDOFF_METADATA_KEY = "handoff"
 STREAM_PATH = "/handoff/stream"
+HANDED_BACK_EVENT = {"handoff": "returned_to_ai"}
+"""Data of the custom event written when an operator hands a session back."""
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_read=45)
 
@@ -269,6 +271,13 @@ class ParlantClient:
                 "labels": {"upsert": [], "remove": [HANDOFF_LABEL]},
             },
             what=f"hand back {session_id}",
+        )
+        # Writes no message; wakes the customer's page, which then reads the session's mode.
+        await self._request(
+            "POST",
+            _path("sessions", session_id, "events"),
+            body={"kind": "custom", "source": "human_agent", "data": HANDED_BACK_EVENT},
+            what=f"note the hand-back of {session_id}",
         )
 
     async def stream(self) -> AsyncIterator[StreamNotice]:

@@ -238,10 +238,11 @@ async def test_customer_chat_page(
     await expect(as_ai.locator(".support-mark")).to_have_count(0)
     await steps.check(page, "operator-as-ai", present=[AS_AI], absent=["!ai"])
 
-    # 6. The hand-back button: the page tells the customer (no event is written for it).
+    # 6. The hand-back button: the page tells the customer at once — the bridge writes a
+    # custom event that wakes the page's long-poll (without it, only the 10 s session check).
     clicked = time.monotonic()
     await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, root.ts, "hand_back")
-    await expect(notice(page, "back")).to_have_text(BACK, timeout=30_000)
+    await expect(notice(page, "back")).to_have_text(BACK, timeout=5_000)
     print(f"hand-back -> customer page: {time.monotonic() - clicked:.1f} s")
     await steps.check(page, "handed-back", present=[BACK])
 

@@ -75,6 +75,7 @@ const state = {
   typingTimer: 0,
   poll: null, // AbortController of the one request in flight for the session
   sessionCheckedAt: 0,
+  handBackNoticed: false, // a custom "returned_to_ai" event arrived: read the mode now
   sending: Promise.resolve(),
   opening: null,
   wake: null,
@@ -243,7 +244,9 @@ async function follow(session) {
       failures = 0;
       showConnection(false);
       const due = Date.now() - state.sessionCheckedAt >= SESSION_CHECK_MS;
-      if (state.mode === "human" && (timedOut || due)) {
+      const told = state.handBackNoticed;
+      state.handBackNoticed = false;
+      if (state.mode === "human" && (timedOut || due || told)) {
         await checkHandBack(session, controller.signal);
       }
     } catch (error) {
@@ -310,8 +313,12 @@ function handle(event) {
     case "status":
       handleStatus(event);
       break;
+    case "custom":
+      // The bridge notes a hand-back this way: read the session's mode at once.
+      if (event.data && event.data.handoff === "returned_to_ai") state.handBackNoticed = true;
+      break;
     default:
-      break; // custom events only wake the long-poll
+      break;
   }
 }
 

@@ -115,6 +115,7 @@ class Bridge:
             logger.error("the bot is not in #%s (%s): invite it", info.get("name"), channel)
 
     async def _catch_up_slack(self) -> None:
+        """Runs with deliveries held (``_start_catch_up``); releases them whatever happens."""
         try:
             await relay_missed_replies(self.client, self.store, self.relay)
         except Exception:

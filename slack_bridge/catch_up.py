@@ -43,8 +43,8 @@ async def relay_missed_replies(
 ) -> int:
     """Relay the replies of open threads the bridge never saw; returns how many.
 
-    While a thread is read, newer replies to its customer wait (``OperatorRelay.hold``), so
-    the missed ones go first, in the thread's order.
+    The caller holds deliveries to these sessions (``OperatorRelay.hold``) before it starts,
+    so the missed replies go first, in the thread's order; each thread is released once read.
     """
     relayed = 0
     conversations = [
@@ -52,15 +52,11 @@ async def relay_missed_replies(
         for c in await store.conversations(active_only=True)
         if c.channel is not None and c.thread_ts is not None
     ]
-    relay.hold(c.session_id for c in conversations)
-    try:
-        for conversation in conversations:
-            try:
-                relayed += await _relay_thread(client, store, relay, conversation)
-            finally:
-                relay.release(conversation.session_id)
-    finally:
-        relay.release_all()
+    for conversation in conversations:
+        try:
+            relayed += await _relay_thread(client, store, relay, conversation)
+        finally:
+            relay.release(conversation.session_id)
     if relayed:
         logger.info("relayed %d thread replies posted while the bridge was away", relayed)
     return relayed

@@ -367,7 +367,7 @@ class ThreadMirror:
             fresh = [e for e in fresh if e.offset >= work.next_offset]
         waiting: list[tuple[int, bool, asyncio.Future[Ts | None]]] = []
         if work.transcript:
-            waiting.extend(await self._submit_transcript(conversation, work, fresh))
+            waiting.extend(self._submit_transcript(conversation, work, fresh))
             fresh = [e for e in fresh if e.offset >= work.next_offset]
         for event in fresh:
             line = await self._line_to_mirror(event, conversation.customer_name)
@@ -395,7 +395,7 @@ class ThreadMirror:
             if ts is None and (
                 why := self._poster.channel(self._channel).parked(conversation.thread_ts)
             ):
-                await self._park(conversation, work, why)
+                self._park(conversation, work, why)
                 return
             following = waiting[index + 1][2] if index + 1 < len(waiting) else None
             if following is not None and following.done() and following.result() == ts:
@@ -429,7 +429,7 @@ class ThreadMirror:
             work.shown_parts[shown.last] = shown.part
             work.next_offset = max(work.next_offset, shown.last)
 
-    async def _submit_transcript(
+    def _submit_transcript(
         self, conversation: Conversation, work: _Work, events: list[ParlantEvent]
     ) -> list[tuple[int, bool, "asyncio.Future[Ts | None]"]]:
         """ "Conversation so far": every message before the handoff, as one unit."""
@@ -454,7 +454,7 @@ class ThreadMirror:
         ]
         return waiting
 
-    async def _park(self, conversation: Conversation, work: _Work, why: str) -> None:
+    def _park(self, conversation: Conversation, work: _Work, why: str) -> None:
         """Slack refuses the thread for good: keep its messages for the next handoff and say
         so in the channel, where operators see it."""
         work.events.clear()

@@ -6,7 +6,9 @@ Any Parlant 3.3 agent can import this module. A handed-off session is:
 * labelled ``handoff`` (so ``GET /sessions?labels=handoff`` finds it), and
 * carrying session metadata ``handoff = {"reason": str, "requested_at": ISO-8601 UTC}``.
 
-Other processes (the Slack bridge) rely only on this marking and Parlant's REST API.
+What that marking and a hand-back mean over the REST API is defined in
+``agent.handoff_protocol`` (re-exported here), which processes that must not import
+``parlant.sdk`` (the Slack bridge) use directly.
 If ``BRIDGE_URL`` is set, the tool also tells the bridge at once (``POST
 <BRIDGE_URL>/parlant/handoff`` with ``PARLANT_API_TOKEN`` as its bearer token); that notice
 is a shortcut, never needed for correctness.
@@ -16,64 +18,83 @@ No ``from __future__ import annotations``: ``@p.tool`` needs real annotations.
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import quote
 
 import aiohttp
 import parlant.sdk as p
 from parlant.core.sessions import SessionId, SessionStore
 
+from agent.handoff_protocol import (
+    HANDOFF_LABEL,
+    HANDOFF_METADATA_KEY,
+    MAX_REASON_LENGTH,
+    RETURNED_TO_AI_EVENT,
+    hand_back_patch,
+    hand_back_requests,
+    handoff_record,
+    is_handed_off,
+)
+
+__all__ = [
+    "HANDOFF_LABEL",
+    "HANDOFF_METADATA_KEY",
+    "MAX_REASON_LENGTH",
+    "RETURNED_TO_AI_EVENT",
+    "hand_back",
+    "hand_back_patch",
+    "handoff_record",
+    "initiate_human_handoff",
+    "is_handed_off",
+    "mark_handed_off",
+    "notify_bridge",
+]
+
 logger = logging.getLogger(__name__)
 
-HANDOFF_LABEL = "handoff"
-HANDOFF_METADATA_KEY = "handoff"
-MAX_REASON_LENGTH = 2000
 BRIDGE_URL_VARIABLE = "BRIDGE_URL"
 TOKEN_VARIABLE = "PARLANT_API_TOKEN"
 NOTICE_TIMEOUT = aiohttp.ClientTimeout(total=3)
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=15)
+SPEAK_TIMEOUT = aiohttp.ClientTimeout(total=120)
+"""Parlant answers the "AI, speak now" request only once the reply is generated."""
 _notices: set[asyncio.Task[None]] = set()
 
 
-def handoff_record(reason: str, requested_at: datetime | None = None) -> dict[str, str]:
-    """The metadata value stored under ``handoff``; always the same two keys."""
-    when = requested_at or datetime.now(UTC)
-    cleaned = " ".join(reason.split())[:MAX_REASON_LENGTH] or "No reason given"
-    return {"reason": cleaned, "requested_at": when.astimezone(UTC).isoformat()}
-
-
-def is_handed_off(session: Mapping[str, Any]) -> bool:
-    """Whether a session (as returned by Parlant's REST API) is handed off to a human."""
-    metadata = session.get("metadata") or {}
-    return (
-        session.get("mode") == "manual"
-        and HANDOFF_LABEL in (session.get("labels") or [])
-        and isinstance(metadata.get(HANDOFF_METADATA_KEY), dict)
-    )
-
-
-def hand_back_patch() -> dict[str, Any]:
-    """The ``PATCH /sessions/{id}`` body that returns a session to the AI."""
-    return {
-        "mode": "auto",
-        "metadata": {"set": {}, "unset": [HANDOFF_METADATA_KEY]},
-        "labels": {"upsert": [], "remove": [HANDOFF_LABEL]},
-    }
-
-
-async def hand_back(http: aiohttp.ClientSession, parlant_url: str, session_id: str) -> None:
+async def hand_back(
+    http: aiohttp.ClientSession,
+    parlant_url: str,
+    session_id: str,
+    *,
+    token: str | None = None,
+    instruction: str | None = None,
+    speak: bool = True,
+) -> None:
     """Return a session to the AI over Parlant's REST API and clear its handoff marking.
 
-    The AI does not speak by itself on hand-back; it answers the next customer message.
+    Sends ``hand_back_requests`` in order: the session goes back to ``auto`` without its
+    label and metadata, a ``custom`` event ``RETURNED_TO_AI_EVENT`` is written, and with
+    ``speak`` the AI replies at once — following ``instruction`` (the operator's words) if
+    given, else welcoming the customer back. With ``speak=False`` the AI says nothing until
+    the customer's next message. ``token`` is sent as ``Authorization: Bearer``; without
+    it, ``http`` must carry the operator's credentials itself.
 
     Raises:
-        aiohttp.ClientResponseError: Parlant rejected the update (e.g. 404 unknown session).
+        aiohttp.ClientResponseError: Parlant rejected a request (e.g. 404 unknown session,
+            401/403 without the operator token); later requests are not sent.
         aiohttp.ClientError: Parlant could not be reached.
+        TimeoutError: Parlant did not answer in time (the AI's reply may still come).
+        ValueError: ``session_id`` is empty or only dots.
     """
-    url = f"{parlant_url.rstrip('/')}/sessions/{quote(session_id, safe='')}"
-    async with http.patch(url, json=hand_back_patch()) as response:
-        response.raise_for_status()
+    base = parlant_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for request in hand_back_requests(session_id, instruction=instruction, speak=speak):
+        async with http.request(
+            request.method,
+            base + request.path,
+            json=request.body,
+            headers=headers,
+            timeout=SPEAK_TIMEOUT if request.awaits_reply else REQUEST_TIMEOUT,
+        ) as response:
+            response.raise_for_status()
 
 
 async def mark_handed_off(store: SessionStore, session_id: str, reason: str) -> dict[str, str]:

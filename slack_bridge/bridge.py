@@ -16,12 +16,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slack_bridge.case_desk import CaseDesk
+from slack_bridge.case_listeners import CaseListeners
 from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
 from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.root_card import RootCard
 from slack_bridge.slack_app import BridgeListeners, build_app
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import HandoffStore
@@ -81,7 +84,7 @@ class Bridge:
         await self.mirror.load()
         # Held before anything is queued: resumed, caught-up and new replies of a thread
         # all line up in the thread's order before the first one is delivered.
-        self.relay.hold(self.mirror.active_sessions)
+        self.relay.hold(self.mirror.handed_off_sessions)
         resumed = await self.relay.resume()
         if resumed:
             logger.info("resuming %d undelivered operator message(s)", resumed)
@@ -96,7 +99,7 @@ class Bridge:
 
     def _start_catch_up(self) -> None:
         # Held at once, before any newer reply can be taken: missed replies go first.
-        self.relay.hold(self.mirror.active_sessions)
+        self.relay.hold(self.mirror.handed_off_sessions)
         self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
 
     async def _check_channel(self) -> None:
@@ -143,15 +146,23 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
         poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
-        mirror = ThreadMirror(store, parlant, poster, client, settings.handoff_channel, tasks.spawn)
+        card = RootCard(store, poster, client, settings.handoff_channel)
+        mirror = ThreadMirror(store, parlant, poster, card, settings.handoff_channel, tasks.spawn)
         gate = OperatorGate(client, settings.handoff_channel, settings.operators)
         relay = OperatorRelay(
-            store, parlant, UserDirectory(client), notices, poster, gate, tasks.spawn
+            store,
+            parlant,
+            UserDirectory(client),
+            notices,
+            poster,
+            gate,
+            tasks.spawn,
+            claimed=mirror.show_case,
         )
-        listeners = BridgeListeners(
-            settings, store, parlant, relay, mirror, notices, gate, tasks.spawn
-        )
-        app = build_app(client, settings, listeners)
+        desk = CaseDesk(store, parlant, mirror, relay, poster, notices, gate, card)
+        listeners = BridgeListeners(settings, store, relay, notices, gate, tasks.spawn)
+        case_listeners = CaseListeners(desk, store, notices, settings.handoff_channel)
+        app = build_app(client, settings, listeners, case_listeners)
         watcher = ParlantWatcher(parlant, mirror, settings.poll_seconds)
     except BaseException:
         with contextlib.suppress(Exception):

@@ -49,7 +49,7 @@ async def relay_missed_replies(
     relayed = 0
     conversations = [
         c
-        for c in await store.conversations(active_only=True)
+        for c in await store.conversations(handed_off=True)
         if c.channel is not None and c.thread_ts is not None
     ]
     for conversation in conversations:

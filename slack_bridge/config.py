@@ -33,6 +33,8 @@ class BridgeSettings:
     db_path: Path
     poll_seconds: float
     posts_per_second: float
+    edit_window_seconds: float
+    """An operator's edit of a delivered reply within this time reaches the customer."""
     log_level: str
     operators: OperatorRule
 
@@ -114,6 +116,7 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         db_path=Path(_get(environ, "HANDOFF_DB") or "./handoff.db"),
         poll_seconds=_number(environ, "BRIDGE_POLL_SECONDS", 2.0, 0.1, 300),
         posts_per_second=_number(environ, "SLACK_POSTS_PER_SECOND", 1.0, 0.1, 100),
+        edit_window_seconds=60 * _number(environ, "SLACK_EDIT_WINDOW_MINUTES", 10.0, 0, 24 * 60),
         log_level=log_level,
         operators=operators,
     )

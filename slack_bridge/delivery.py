@@ -1,8 +1,10 @@
 """Slack → Parlant: operators' messages delivered to the customer, in order, exactly once.
 
 Every message is stored (``pending``) before anything else happens, keyed by its Slack id,
-and checked against the operator rules (``operators``) before it is delivered,
-so Slack's retries and duplicate deliveries are dropped and a restart resumes the queue.
+and checked against the operator rules (``operators``) and the case's owner before it is
+delivered, so Slack's retries and duplicate deliveries are dropped and a restart resumes
+the queue. A reply that looks meant for colleagues, or one written while another operator
+owns the case, is held (``held: …``) until its author chooses (``send_held``).
 Each session has one worker delivering its messages in order; while Parlant is down it
 keeps retrying (the operator is told once) and nothing is lost. A message that was pending
 at start-up is first looked for in Parlant (the bridge may have stopped between
@@ -12,25 +14,54 @@ delivering and recording it), so it is never delivered twice.
 import asyncio
 import collections
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
+
+from slack_sdk.models.blocks import Block
 
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.formatting import decode_slack_text, inert, mentioned_users
-from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId, ts_key
-from slack_bridge.notices import DELIVERED, DELIVERED_AS_AI, HELD_BACK, OperatorNotices
+from slack_bridge.held_notices import held_as_internal, held_for_owner
+from slack_bridge.ids import ChannelId, EventId, EventSource, SessionId, Ts, UserId, ts_key
+from slack_bridge.inbound_messages import internal_reason
+from slack_bridge.notices import (
+    CORRECTED,
+    DELIVERED,
+    DELIVERED_AS_AI,
+    HELD_AS_INTERNAL_MARK,
+    HELD_BACK,
+    HELD_FOR_OWNER_MARK,
+    OperatorNotices,
+)
 from slack_bridge.operators import REFUSALS, OperatorGate, Verdict
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.posts import Post
 from slack_bridge.retry import Backoff
 from slack_bridge.slack_poster import SlackPoster
-from slack_bridge.store import THREAD_ORIGIN, Conversation, HandoffStore, OperatorMessage
+from slack_bridge.store import (
+    HELD_AS_INTERNAL,
+    HELD_FOR_OWNER,
+    THREAD_ORIGIN,
+    Conversation,
+    HandoffStore,
+    OperatorMessage,
+)
 from slack_bridge.threads import BRIDGE_METADATA_KEY
 from slack_bridge.users import UserDirectory
 
 logger = logging.getLogger(__name__)
 
 UNEXPECTED_FAILURE_SECONDS = 5.0
+
+
+def held_key(message: OperatorMessage) -> str:
+    """What the buttons of a held message carry to find it again."""
+    return f"{message.channel}|{message.ts}"
+
+
+def parse_held_key(key: str) -> tuple[ChannelId, Ts] | None:
+    channel, separator, ts = key.partition("|")
+    return (ChannelId(channel), Ts(ts)) if separator and channel and ts else None
 
 
 def _later_in_thread(queued: OperatorMessage, message: OperatorMessage) -> bool:
@@ -50,7 +81,10 @@ class OperatorRelay:
         poster: SlackPoster,
         gate: OperatorGate,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
+        claimed: Callable[[SessionId], None],
     ) -> None:
+        self._claimed = claimed
+        """Told when a reply claimed its case (the root message shows the new owner)."""
         self._store = store
         self._gate = gate
         self._parlant = parlant
@@ -83,12 +117,27 @@ class OperatorRelay:
             self.release(session_id)
 
     async def submit(self, message: OperatorMessage) -> bool:
-        """Queue a message for its customer; ``False`` if it was seen before (not queued)."""
-        if not await self._store.take_operator_message(message):
+        """Queue a message for its customer (or hold it, if it looks internal); ``False`` if
+        it was seen before (not queued)."""
+        internal = None
+        if message.origin == THREAD_ORIGIN and not message.as_ai:
+            internal = internal_reason(message.text)
+        state = HELD_AS_INTERNAL if internal else "pending"
+        if not await self._store.take_operator_message(message, state):
             logger.debug("message %s already taken", message.ts)
             return False
         if message.origin == THREAD_ORIGIN:
             await self._store.note_operator_activity(message.user_id, message.session_id)
+        if internal is not None:
+            self._spawn(self._offer_choice(message, internal), "held-internal")
+        else:
+            self._enqueue(message, resumed=False)
+        return True
+
+    async def send_held(self, message: OperatorMessage) -> bool:
+        """Its author chose to send a held message after all; ``False`` if it was not held."""
+        if not await self._store.unhold(message):
+            return False
         self._enqueue(message, resumed=False)
         return True
 
@@ -152,6 +201,13 @@ class OperatorRelay:
         if not verdict.allowed:
             await self._hold_back(message, verdict)
             return
+        if message.reply_to is None:  # a correction goes to the customer who has the original
+            case = await self._store.claim(message.session_id, message.user_id)
+            if case is not None and case.owner != message.user_id:
+                await self._hold_for_owner(message, conversation, case.owner)
+                return
+            if conversation.case.owner is None:
+                self._claimed(message.session_id)
         names = await self._users.names(mentioned_users(message.text) | {message.user_id})
         text = decode_slack_text(message.text, names)
         backoff = Backoff()
@@ -210,6 +266,27 @@ class OperatorRelay:
             message.user_id, message.channel, f"Not sent to the customer. {REFUSALS[verdict]}"
         )
 
+    async def _hold_for_owner(
+        self, message: OperatorMessage, conversation: Conversation, owner: UserId | None
+    ) -> None:
+        """Another operator owns the case: nothing is sent until the author takes over."""
+        await self._store.hold(message, HELD_FOR_OWNER)
+        logger.info(
+            "held %s from %s: %s owns %s", message.ts, message.user_id, owner, conversation.ref
+        )
+        if message.origin == THREAD_ORIGIN:
+            await self._notices.react(message.channel, message.ts, HELD_FOR_OWNER_MARK)
+        text, blocks = held_for_owner(conversation.ref, owner or "", held_key(message))
+        await self._tell(message, conversation, text, blocks)
+
+    async def _offer_choice(self, message: OperatorMessage, why: str) -> None:
+        """A reply that looks meant for colleagues: its author decides where it goes."""
+        conversation = await self._store.conversation(message.session_id)
+        ref = conversation.ref if conversation is not None else message.session_id
+        await self._notices.react(message.channel, message.ts, HELD_AS_INTERNAL_MARK)
+        text, blocks = held_as_internal(ref, why, held_key(message))
+        await self._tell(message, conversation, text, blocks)
+
     async def _find_in_parlant(self, message: OperatorMessage) -> EventId | None:
         """The event an earlier attempt created for ``message``, if Parlant has it.
 
@@ -224,6 +301,11 @@ class OperatorRelay:
     async def _confirm(
         self, message: OperatorMessage, conversation: Conversation, text: str
     ) -> None:
+        if message.reply_to is not None:
+            self._spawn(
+                self._notices.react(message.channel, message.reply_to, CORRECTED), "receipt"
+            )
+            return
         if message.origin == THREAD_ORIGIN:
             receipt = DELIVERED_AS_AI if message.as_ai else DELIVERED
             # A courtesy, paced by Slack (Tier 3): never holds up the next delivery.
@@ -234,7 +316,11 @@ class OperatorRelay:
             self._poster.submit(conversation.channel, conversation.thread_ts, Post(text=note))
 
     async def _tell(
-        self, message: OperatorMessage, conversation: Conversation | None, text: str
+        self,
+        message: OperatorMessage,
+        conversation: Conversation | None,
+        text: str,
+        blocks: Sequence[Block] | None = None,
     ) -> None:
         in_thread = message.origin == THREAD_ORIGIN
         thread_ts = conversation.thread_ts if in_thread and conversation is not None else None
@@ -243,4 +329,4 @@ class OperatorRelay:
             if conversation is not None and conversation.channel is not None
             else ChannelId(message.channel)
         )
-        await self._notices.tell(message.user_id, channel, text, thread_ts)
+        await self._notices.tell(message.user_id, channel, text, thread_ts, blocks)

@@ -1,4 +1,4 @@
-"""Text crossing between Parlant and Slack, and the Block Kit the bridge posts.
+"""Text crossing between Parlant and Slack, and the pieces of the Block Kit the bridge posts.
 
 Toward Slack, customer (and AI) text is made inert: ``&``, ``<`` and ``>`` are escaped so
 ``<!channel>``, ``<@U…>`` and ``<url|label>`` are shown, not acted on; bare links are shown
@@ -11,19 +11,9 @@ pass for another speaker. Toward the customer, Slack's markup is decoded into pl
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ConfirmObject,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import MarkdownTextObject
 
 # Slack renders long messages poorly past ~4,000 characters; a section's text stops at 3,000.
 POST_CHARS = 3_800
@@ -32,9 +22,6 @@ FIELD_CHARS = 1_900
 USERNAME_CHARS = 80
 SPEAKER_CHARS = 100
 HEADER_CHARS = 150
-
-REPLY_AS_AI_ACTION = "reply_as_ai"
-HAND_BACK_ACTION = "hand_back"
 
 _SLACK_TOKEN = re.compile(r"<([^<>\n]*)>")
 _SPECIAL_MENTIONS = {"channel": "@channel", "here": "@here", "everyone": "@everyone"}
@@ -191,7 +178,7 @@ def inert_line(text: str) -> str:
     return inert(one_line(text))
 
 
-def _mrkdwn(text: str) -> MarkdownTextObject:
+def mrkdwn(text: str) -> MarkdownTextObject:
     """Block Kit mrkdwn without Slack's automatic parsing (URLs, ``#channel``, ``@here``).
 
     ``verbatim`` still renders formatting and explicit tokens such as ``<!date^…>``.
@@ -262,7 +249,7 @@ def speaker(author: str) -> str:
     could end the bold early and make the rest of the line look like a message), is inert
     like message text and at most ``SPEAKER_CHARS`` long.
     """
-    return f"*{_fit(one_line(author.replace('*', ' ')), inert, SPEAKER_CHARS)}:*"
+    return f"*{fit(one_line(author.replace('*', ' ')), inert, SPEAKER_CHARS)}:*"
 
 
 def _continued(header: str) -> str:
@@ -278,63 +265,23 @@ class HandoffSummary:
     requested_at: str
 
 
-def _slack_date(iso: str) -> str:
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return escape(iso)
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+def slack_date(when: str | float) -> str:
+    """A ``<!date…>`` token Slack shows in each reader's time zone, for an ISO 8601 time or
+    epoch seconds; an ISO time without an offset is UTC. Text that is no time is escaped."""
+    if isinstance(when, str):
+        try:
+            moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        except ValueError:
+            return escape(when)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    else:
+        moment = datetime.fromtimestamp(when, UTC)
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def root_message(summary: HandoffSummary, *, returned: bool = False) -> tuple[str, list[Block]]:
-    """The thread's opening message: fallback text and blocks.
-
-    Once the session is ``returned`` to the AI, the buttons give way to a status line. Every
-    mrkdwn text object is ``verbatim``; the customer's name is one line and the reason a
-    block quote, both inert.
-    """
-    name = one_line(summary.customer_name)
-    reason = summary.reason
-    fallback = (
-        f"Handoff {summary.ref}: {inert(clip(name, 300))} — {inert(clip(one_line(reason), 300))}"
-    )
-    if returned:
-        fallback = f"{fallback} (returned to the AI)"
-    blocks: list[Block] = [
-        HeaderBlock(
-            text=PlainTextObject(
-                text=clip(f"Handoff {summary.ref}: {escape(name)}", HEADER_CHARS), emoji=True
-            )
-        ),
-        SectionBlock(
-            fields=[
-                _mrkdwn(_fit(name, lambda text: f"*Customer*\n{inert(text)}", FIELD_CHARS)),
-                _mrkdwn(f"*Reference*\n`{summary.ref}`"),
-                _mrkdwn(f"*Handed off*\n{_slack_date(summary.requested_at)}"),
-                _mrkdwn(f"*Parlant session*\n`{escape(summary.session_id)}`"),
-            ]
-        ),
-        SectionBlock(
-            text=_mrkdwn(
-                _fit(reason, lambda text: "*Reason*\n" + "\n".join(quote(text)), SECTION_CHARS)
-            )
-        ),
-        ContextBlock(
-            elements=[
-                _mrkdwn(
-                    "Reply in this thread to answer the customer · start with `!ai ` to"
-                    " answer as the AI · start with `note:` for a note the customer never sees"
-                    f" · `/as-ai {summary.ref} &lt;text&gt;` in the channel"
-                )
-            ]
-        ),
-    ]
-    blocks.insert(3, _returned_status() if returned else _actions(summary))
-    return fallback, blocks
-
-
-def _fit(text: str, render: Callable[[str], str], limit: int) -> str:
+def fit(text: str, render: Callable[[str], str], limit: int) -> str:
     """``render(text)``, with ``text`` clipped until the result is at most ``limit`` long (the
     clipping is done before rendering so no escape or inline code is ever cut in two)."""
     shown = render(text)
@@ -342,39 +289,6 @@ def _fit(text: str, render: Callable[[str], str], limit: int) -> str:
         text = clip(text, max(1, len(text) * limit // len(shown) - 1))
         shown = render(text)
     return shown
-
-
-def _returned_status() -> Block:
-    return ContextBlock(
-        elements=[
-            _mrkdwn(
-                ":leftwards_arrow_with_hook: *Returned to the AI.* Replies here no longer"
-                " reach the customer."
-            )
-        ]
-    )
-
-
-def _actions(summary: HandoffSummary) -> Block:
-    return ActionsBlock(
-        elements=[
-            ButtonElement(
-                text="Reply as AI", action_id=REPLY_AS_AI_ACTION, value=summary.session_id
-            ),
-            ButtonElement(
-                text="Hand back to AI",
-                action_id=HAND_BACK_ACTION,
-                value=summary.session_id,
-                style="danger",
-                confirm=ConfirmObject(
-                    title="Hand back to the AI?",
-                    text=_mrkdwn("The AI will answer the customer's next message."),
-                    confirm="Hand back",
-                    deny="Cancel",
-                ),
-            ),
-        ]
-    )
 
 
 @dataclass(frozen=True)

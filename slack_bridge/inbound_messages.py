@@ -2,7 +2,8 @@
 
 Gate order (cheap to costly): subtype, bots (including this app), top-level posts, then
 the operator's intent from the text prefix: ``!ai `` sends as the AI, ``note:`` keeps a
-private note in the thread, anything else goes to the customer as the operator.
+private note in the thread, anything else goes to the customer as the operator — unless it
+looks like a remark for colleagues (``internal_reason``): then its author chooses first.
 """
 
 import enum
@@ -17,6 +18,26 @@ from slack_bridge.store import THREAD_ORIGIN, OperatorMessage
 RELAYED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 AS_AI_PREFIX = re.compile(r"^\s*!ai\s+", re.IGNORECASE)
 NOTE_PREFIX = re.compile(r"^\s*note:\s*", re.IGNORECASE)
+_INTERNAL_PREFIX = re.compile(r"^\s*(notes:|internal:|;;)", re.IGNORECASE)
+_LEADING_MENTION = re.compile(r"^\s*<(@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|!here|!channel|!everyone)")
+
+
+def internal_reason(text: str) -> str | None:
+    """Why a reply looks meant for colleagues rather than the customer, or ``None``.
+
+    It starts by mentioning someone in Slack (a user, a user group, ``@here``,
+    ``@channel``, ``@everyone``) or with ``notes:``, ``internal:`` or ``;;`` (any case).
+    """
+    if (prefix := _INTERNAL_PREFIX.match(text)) is not None:
+        return f"it starts with `{prefix.group(1).lower()}`"
+    if (mention := _LEADING_MENTION.match(text)) is not None:
+        target = mention.group(1)
+        if target.startswith("!subteam"):
+            return "it starts by mentioning a user group"
+        if target.startswith("@"):
+            return "it starts by mentioning a colleague"
+        return f"it starts with @{target[1:]}"
+    return None
 
 
 class Intent(enum.Enum):

@@ -52,6 +52,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE slack_messages ADD COLUMN user_team TEXT",),
     # 3 — the thread's newest post the bridge knows of: where reading the thread back starts.
     ("ALTER TABLE conversations ADD COLUMN last_post_ts TEXT",),
+    # 4 — a handoff is a case: its state, owner, who changed it when, the reaction showing it;
+    # operator messages may be held (another operator owns the case, or it looks internal)
+    # and corrections point at the reply they correct. A thread returned to the AI by the
+    # first release stopped following its session: such cases are resolved.
+    (
+        "ALTER TABLE conversations ADD COLUMN state TEXT NOT NULL DEFAULT 'waiting'",
+        "ALTER TABLE conversations ADD COLUMN state_since REAL",
+        "ALTER TABLE conversations ADD COLUMN state_by TEXT",
+        "ALTER TABLE conversations ADD COLUMN owner TEXT",
+        "ALTER TABLE conversations ADD COLUMN root_reaction TEXT",
+        "UPDATE conversations SET state = CASE active WHEN 1 THEN 'waiting' ELSE 'resolved' END,"
+        " state_since = opened_at",
+        "ALTER TABLE conversations DROP COLUMN active",
+        "CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state)",
+        "ALTER TABLE slack_messages ADD COLUMN reply_to TEXT",
+    ),
 )
 
 

@@ -15,18 +15,17 @@ from urllib.parse import quote
 
 import aiohttp
 
+from agent.handoff_protocol import HANDOFF_LABEL, HANDOFF_METADATA_KEY, ApiRequest
 from agent.secret import Secret
 from slack_bridge.errors import ParlantError, ParlantRejected, ParlantUnavailable
 from slack_bridge.ids import EventId, EventKind, EventSource, SessionId
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_LABEL = "handoff"
-HANDOFF_METADATA_KEY = "handoff"
 STREAM_PATH = "/handoff/stream"
-HANDED_BACK_EVENT = {"handoff": "returned_to_ai"}
-"""Data of the custom event written when an operator hands a session back."""
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=15, connect=5)
+REPLY_TIMEOUT = aiohttp.ClientTimeout(total=120, connect=5)
+"""For requests Parlant answers only once the AI has written its reply."""
 STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5, sock_read=45)
 
 
@@ -149,6 +148,7 @@ class ParlantClient:
         params: Mapping[str, str] | None = None,
         body: object = None,
         what: str,
+        timeout: aiohttp.ClientTimeout = REQUEST_TIMEOUT,
     ) -> Any:
         url = f"{self._base}{path}"
         try:
@@ -158,7 +158,7 @@ class ParlantClient:
                 params=params,
                 json=body,
                 headers=self._headers(),
-                timeout=REQUEST_TIMEOUT,
+                timeout=timeout,
             ) as response:
                 if response.status >= 500:
                     message = f"{what}: Parlant answered {response.status}"
@@ -255,29 +255,19 @@ class ParlantClient:
         )
         return parse_event(session_id, raw)
 
-    async def hand_back(self, session_id: SessionId) -> None:
-        """Return the session to the AI and clear its handoff marking.
+    async def perform(self, request: ApiRequest) -> Any:
+        """One request the handoff module defines (``agent.handoff_protocol``).
 
         Raises:
-            ParlantUnavailable: Parlant could not be reached.
-            ParlantRejected: unknown session.
+            ParlantUnavailable: Parlant could not be reached, or its answer was lost.
+            ParlantRejected: Parlant refused the request (e.g. 404 unknown session).
         """
-        await self._request(
-            "PATCH",
-            _path("sessions", session_id),
-            body={
-                "mode": "auto",
-                "metadata": {"set": {}, "unset": [HANDOFF_METADATA_KEY]},
-                "labels": {"upsert": [], "remove": [HANDOFF_LABEL]},
-            },
-            what=f"hand back {session_id}",
-        )
-        # Writes no message; wakes the customer's page, which then reads the session's mode.
-        await self._request(
-            "POST",
-            _path("sessions", session_id, "events"),
-            body={"kind": "custom", "source": "human_agent", "data": HANDED_BACK_EVENT},
-            what=f"note the hand-back of {session_id}",
+        return await self._request(
+            request.method,
+            request.path,
+            body=request.body,
+            what=request.what,
+            timeout=REPLY_TIMEOUT if request.awaits_reply else REQUEST_TIMEOUT,
         )
 
     async def stream(self) -> AsyncIterator[StreamNotice]:

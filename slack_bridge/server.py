@@ -68,7 +68,7 @@ def web_app(bridge: Bridge) -> web.Application:
                 "ok": True,
                 "mode": "socket" if bridge.settings.socket_mode else "http",
                 "push_stream": bridge.watcher.streaming,
-                "open_threads": len(bridge.mirror.active_sessions),
+                "open_threads": len(bridge.mirror.mirrored_sessions),
             }
         )
 

@@ -11,31 +11,26 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
-from slack_sdk.models.blocks import InputBlock, PlainTextInputElement, PlainTextObject
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slack_bridge.case_card import REPLY_AS_AI_ACTION
+from slack_bridge.case_listeners import CASE_ACTIONS, HELD_ACTIONS, CaseListeners
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
-from slack_bridge.errors import ParlantError
-from slack_bridge.formatting import HAND_BACK_ACTION, REPLY_AS_AI_ACTION, escape, inert_line
+from slack_bridge.edits import EditOutcome, correction, judge_edit, parse_edit
+from slack_bridge.formatting import escape, inert_line
 from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
 from slack_bridge.inbound_messages import Intent, parse_thread_message
+from slack_bridge.modals import AS_AI_BLOCK, AS_AI_VIEW, HAND_BACK_VIEW, as_ai_text_from, as_ai_view
 from slack_bridge.notices import NOTE_KEPT, OperatorNotices
 from slack_bridge.operators import REFUSALS, OperatorGate
-from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.store import COMMAND_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.targets import Refusal, resolve_as_ai
-from slack_bridge.threads import ThreadMirror
 
 logger = logging.getLogger(__name__)
 
 AS_AI_COMMAND = "/as-ai"
-AS_AI_VIEW = "as_ai_reply"
 AS_AI_SHORTCUT = "reply_as_ai"
-AS_AI_BLOCK = "message"
-AS_AI_INPUT = "text"
-MAX_MODAL_TEXT = 3000
 EVERYTHING = re.compile(".*")
 
 
@@ -46,20 +41,17 @@ class BridgeListeners:
         self,
         settings: BridgeSettings,
         store: HandoffStore,
-        parlant: ParlantClient,
         relay: OperatorRelay,
-        mirror: ThreadMirror,
         notices: OperatorNotices,
         gate: OperatorGate,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
         self._channel = settings.handoff_channel
+        self._edit_window = settings.edit_window_seconds
         self._gate = gate
         self._spawn = spawn
         self._store = store
-        self._parlant = parlant
         self._relay = relay
-        self._mirror = mirror
         self._notices = notices
 
     async def _thread_conversation(self, channel: str, thread_ts: str) -> Conversation | None:
@@ -77,8 +69,11 @@ class BridgeListeners:
         return None if verdict.allowed else f"Nothing was sent. {REFUSALS[verdict]}"
 
     async def on_message(self, event: Mapping[str, Any]) -> None:
-        if event.get("subtype") in ("message_changed", "message_deleted"):
-            await self._on_change(event)
+        if event.get("subtype") == "message_changed":
+            await self._on_edit(event)
+            return
+        if event.get("subtype") == "message_deleted":
+            await self._on_delete(event)
             return
         reply = parse_thread_message(event)
         if reply is None:
@@ -111,26 +106,56 @@ class BridgeListeners:
                 )
             )
 
-    async def _on_change(self, event: Mapping[str, Any]) -> None:
-        message = event.get("message") or event.get("previous_message") or {}
-        thread_ts, user = message.get("thread_ts"), message.get("user")
-        if event.get("subtype") == "message_changed" and message.get("edited") is None:
-            return  # unfurls and other changes Slack makes itself
-        if not thread_ts or not user or message.get("bot_id") or thread_ts == message.get("ts"):
+    async def _on_edit(self, event: Mapping[str, Any]) -> None:
+        edit = parse_edit(event)
+        if edit is None or await self._thread_conversation(edit.channel, edit.thread_ts) is None:
             return
-        channel = str(event.get("channel"))
+        stored = await self._store.operator_message(edit.channel, edit.ts)
+        match judge_edit(stored, edit, self._edit_window):
+            case EditOutcome.EDIT_HELD:
+                assert stored is not None
+                await self._store.edit_held(stored.message, edit.text)
+            case EditOutcome.CORRECT:
+                assert stored is not None
+                await self._relay.submit(correction(stored.message, edit))
+            case EditOutcome.TOO_LATE:
+                minutes = round(self._edit_window / 60)
+                self._later(
+                    self._notices.tell(
+                        edit.user,
+                        edit.channel,
+                        f"Edits more than {minutes} minutes after a reply are not passed on: the"
+                        " customer keeps what was sent. Post a new reply to correct it.",
+                        edit.thread_ts,
+                    )
+                )
+            case EditOutcome.IGNORE:
+                pass
+
+    async def _on_delete(self, event: Mapping[str, Any]) -> None:
+        gone = event.get("previous_message") or {}
+        thread_ts, user = gone.get("thread_ts"), gone.get("user")
+        if not thread_ts or not user or gone.get("bot_id") or thread_ts == gone.get("ts"):
+            return
+        channel = ChannelId(str(event.get("channel")))
         if await self._thread_conversation(channel, thread_ts) is None:
             return
-        what = "Edits" if event.get("subtype") == "message_changed" else "Deletions"
-        self._later(
-            self._notices.tell(
-                UserId(user),
-                ChannelId(channel),
-                f"{what} are not passed on: the customer keeps what was sent. Post a new reply to"
-                " correct it.",
-                Ts(thread_ts),
+        stored = await self._store.operator_message(channel, Ts(str(gone.get("ts"))))
+        if stored is None:
+            return
+        if stored.held:
+            await self._store.mark_dropped(stored.message, "deleted in Slack")
+            return
+        if stored.state in ("pending", "delivered"):
+            self._later(
+                self._notices.tell(
+                    UserId(user),
+                    channel,
+                    "The customer already has that reply: deleting it in Slack does not take it"
+                    " back. Post a correction if it was wrong.",
+                    Ts(thread_ts),
+                )
             )
-        )
 
     async def on_as_ai_command(self, command: Mapping[str, Any]) -> str:
         """``/as-ai [ref] text``: the answer is private to the operator."""
@@ -175,29 +200,12 @@ class BridgeListeners:
                 "That session is no longer handed off; there is nobody to answer as the AI.",
             )
             return
-        view = View(
-            type="modal",
-            callback_id=AS_AI_VIEW,
-            private_metadata=conversation.session_id,
-            title=PlainTextObject(text="Reply as the AI"),
-            submit=PlainTextObject(text="Send"),
-            close=PlainTextObject(text="Cancel"),
-            blocks=[
-                InputBlock(
-                    block_id=AS_AI_BLOCK,
-                    label=f"Message to {conversation.customer_name[:100]} ({conversation.ref})",
-                    element=PlainTextInputElement(
-                        action_id=AS_AI_INPUT, multiline=True, max_length=MAX_MODAL_TEXT
-                    ),
-                )
-            ],
-        )
+        view = as_ai_view(conversation.session_id, conversation.ref, conversation.customer_name)
         await client.views_open(trigger_id=trigger_id, view=view)
 
     async def on_as_ai_view(self, body: Mapping[str, Any], ack: AsyncAck) -> None:
         view = body["view"]
-        values = view["state"]["values"]
-        text = str(values.get(AS_AI_BLOCK, {}).get(AS_AI_INPUT, {}).get("value") or "").strip()
+        text = as_ai_text_from(view["state"]["values"])
         conversation = await self._store.conversation(SessionId(str(view["private_metadata"])))
         if (refusal := await self._refusal(UserId(str(body["user"]["id"])))) is not None:
             await ack(response_action="errors", errors={AS_AI_BLOCK: refusal})
@@ -243,30 +251,12 @@ class BridgeListeners:
             client, str(body["trigger_id"]), conversation.session_id, user, channel
         )
 
-    async def on_hand_back(self, body: Mapping[str, Any]) -> None:
-        action = body["actions"][0]
-        user = UserId(str(body["user"]["id"]))
-        channel = ChannelId(str((body.get("channel") or {}).get("id") or self._channel))
-        if (refusal := await self._refusal(user)) is not None:
-            await self._notices.tell(user, channel, refusal)
-            return
-        conversation = await self._store.conversation(SessionId(str(action["value"])))
-        if conversation is None or not conversation.active:
-            await self._notices.tell(user, channel, "That session is already back with the AI.")
-            return
-        try:
-            await self._parlant.hand_back(conversation.session_id)
-        except ParlantError as error:
-            logger.warning("hand back of %s failed: %s", conversation.session_id, error)
-            await self._notices.tell(
-                user, channel, "Parlant is unreachable; the session was not handed back. Try again."
-            )
-            return
-        self._mirror.request_check(conversation.session_id)
-
 
 def build_app(
-    client: AsyncWebClient, settings: BridgeSettings, listeners: BridgeListeners
+    client: AsyncWebClient,
+    settings: BridgeSettings,
+    listeners: BridgeListeners,
+    case_listeners: CaseListeners,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -296,10 +286,19 @@ def build_app(
             (body.get("channel") or {}).get("id", settings.handoff_channel),
         )
 
-    @app.action(HAND_BACK_ACTION)
-    async def hand_back_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+    @app.action(re.compile(f"^({'|'.join(CASE_ACTIONS)})$"))
+    async def case_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await listeners.on_hand_back(body)
+        await case_listeners.on_case_button(body, client)
+
+    @app.action(re.compile(f"^({'|'.join(HELD_ACTIONS)})$"))
+    async def held_button(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await case_listeners.on_held_button(body)
+
+    @app.view(HAND_BACK_VIEW)
+    async def hand_back_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await case_listeners.on_hand_back_view(body, ack)
 
     @app.shortcut(AS_AI_SHORTCUT)
     async def shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -1,10 +1,11 @@
 """The bridge's memory, in SQLite (aiosqlite): what must survive a restart.
 
 * ``conversations``: Parlant session ↔ Slack thread, its short reference, the offset of
-  the next session event to mirror into the thread, and whether it is handed off now.
+  the next session event to mirror into the thread, and the case's state and owner.
 * ``slack_messages``: every operator message taken from a thread or a command, keyed by
-  its Slack id, with its delivery state — the guard against Slack's retries, duplicate
-  deliveries and the start-up catch-up relaying anything twice.
+  its Slack id, with its delivery state (``pending``, ``held: …``, ``delivered``,
+  ``dropped: …``) — the guard against Slack's retries, duplicate deliveries and the
+  start-up catch-up relaying anything twice.
 * ``bridge_events``: the Parlant events the bridge created, never mirrored back.
 * ``operator_activity``: the thread each operator replied in most recently.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from slack_bridge.cases import Case, CaseState
 from slack_bridge.ids import ChannelId, EventId, SessionId, Ts, UserId, short_ref
 from slack_bridge.migrations import migrate
 
@@ -31,11 +33,23 @@ class Conversation:
     channel: ChannelId | None
     thread_ts: Ts | None
     cursor: int
-    active: bool
     opened_at: float
     """When the bridge first saw the handoff (epoch seconds)."""
-    last_post_ts: Ts | None = None
+    last_post_ts: Ts | None
     """The thread's newest post whose offsets are counted in ``cursor``."""
+    case: Case
+    root_reaction: str | None
+    """The state reaction the bridge put on the root message."""
+
+    @property
+    def active(self) -> bool:
+        """Handed off now: operators' replies reach the customer."""
+        return self.case.state.handed_off
+
+    @property
+    def mirrored(self) -> bool:
+        """The thread follows the session (until the case is resolved)."""
+        return self.case.state.open
 
 
 THREAD_ORIGIN = "thread"
@@ -56,6 +70,24 @@ class OperatorMessage:
     """``thread`` (a reply in the thread) or ``command`` (``/as-ai``, the modal)."""
     user_team: str | None = None
     """The author's own workspace when Slack said (it differs for Slack Connect users)."""
+    reply_to: Ts | None = None
+    """A correction: the thread reply it corrects (its receipt goes there)."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message: OperatorMessage
+    state: str
+    """``pending``, ``held: owner``, ``held: internal``, ``delivered`` or ``dropped: …``."""
+
+    @property
+    def held(self) -> bool:
+        return self.state.startswith(HELD)
+
+
+HELD = "held: "
+HELD_FOR_OWNER = HELD + "owner"
+HELD_AS_INTERNAL = HELD + "internal"
 
 
 def _conversation(row: Sequence[Any]) -> Conversation:
@@ -68,17 +100,25 @@ def _conversation(row: Sequence[Any]) -> Conversation:
         channel=ChannelId(row[5]) if row[5] else None,
         thread_ts=Ts(row[6]) if row[6] else None,
         cursor=int(row[7]),
-        active=bool(row[8]),
-        opened_at=float(row[9]),
-        last_post_ts=Ts(row[10]) if row[10] else None,
+        opened_at=float(row[8]),
+        last_post_ts=Ts(row[9]) if row[9] else None,
+        case=Case(
+            state=CaseState(row[10]),
+            since=float(row[11] if row[11] is not None else row[8]),
+            owner=UserId(row[12]) if row[12] else None,
+            by=UserId(row[13]) if row[13] else None,
+        ),
+        root_reaction=row[14],
     )
 
 
 _CONVERSATION_COLUMNS = (
-    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor, active,"
-    " opened_at, last_post_ts"
+    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor,"
+    " opened_at, last_post_ts, state, state_since, owner, state_by, root_reaction"
 )
-_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team"
+_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team, reply_to"
+_OPEN_STATES = tuple(state.value for state in CaseState if state.open)
+_HANDED_OFF_STATES = tuple(state.value for state in CaseState if state.handed_off)
 
 
 def _message(row: Sequence[Any]) -> OperatorMessage:
@@ -91,6 +131,7 @@ def _message(row: Sequence[Any]) -> OperatorMessage:
         text=row[5],
         origin=row[6],
         user_team=row[7],
+        reply_to=Ts(row[8]) if row[8] else None,
     )
 
 
@@ -150,10 +191,16 @@ class HandoffStore:
         )
         return _conversation(row) if row else None
 
-    async def conversations(self, *, active_only: bool = False) -> list[Conversation]:
-        where = "WHERE active = 1" if active_only else ""
+    async def conversations(
+        self, *, handed_off: bool = False, mirrored: bool = False
+    ) -> list[Conversation]:
+        """All conversations, or only those handed off now, or those whose thread follows
+        its session (handed off, or back with the AI and not yet resolved)."""
+        states = _HANDED_OFF_STATES if handed_off else _OPEN_STATES if mirrored else ()
+        where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
         rows = await self._all(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations {where} ORDER BY opened_at"
+            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations {where} ORDER BY opened_at",
+            *states,
         )
         return [_conversation(row) for row in rows]
 
@@ -165,15 +212,18 @@ class HandoffStore:
             ref = short_ref(session_id, length)
             if await self._one("SELECT 1 FROM conversations WHERE ref = ?", ref) is None:
                 break
+        now = time.time()
         await self._write(
             "INSERT INTO conversations (session_id, ref, customer_name, reason, requested_at,"
-            " opened_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " opened_at, state, state_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             session_id,
             ref,
             customer_name,
             reason,
             requested_at,
-            time.time(),
+            now,
+            CaseState.WAITING.value,
+            now,
         )
         created = await self.conversation(session_id)
         assert created is not None
@@ -199,25 +249,88 @@ class HandoffStore:
             session_id,
         )
 
-    async def reactivate(self, session_id: SessionId, reason: str, requested_at: str) -> None:
+    async def reopen(self, session_id: SessionId, reason: str, requested_at: str) -> None:
+        """Handed off again: a fresh, unclaimed case in the same thread."""
         await self._write(
-            "UPDATE conversations SET active = 1, reason = ?, requested_at = ?"
-            " WHERE session_id = ?",
+            "UPDATE conversations SET state = ?, state_since = ?, state_by = NULL, owner = NULL,"
+            " reason = ?, requested_at = ? WHERE session_id = ?",
+            CaseState.WAITING.value,
+            time.time(),
             reason,
             requested_at,
             session_id,
         )
 
-    async def deactivate(self, session_id: SessionId) -> None:
-        await self._write("UPDATE conversations SET active = 0 WHERE session_id = ?", session_id)
+    # ---- cases -----------------------------------------------------------------------
+
+    async def claim(
+        self, session_id: SessionId, user_id: UserId, *, take_over: bool = False
+    ) -> Case | None:
+        """Make ``user_id`` the owner of a handed-off case nobody owns (or, with
+        ``take_over``, owned by someone else); returns the case as it then is.
+
+        One conditional UPDATE decides: of two operators claiming at once, exactly one
+        owns the case, whatever the timing.
+        """
+        owned_by_other = "(owner IS NULL OR owner != ?)" if take_over else "owner IS NULL"
+        args: tuple[object, ...] = (user_id,) if take_over else ()
+        await self._write(
+            "UPDATE conversations SET state = ?, owner = ?, state_by = ?, state_since = ?"
+            f" WHERE session_id = ? AND state IN (?, ?) AND {owned_by_other}",
+            CaseState.CLAIMED.value,
+            user_id,
+            user_id,
+            time.time(),
+            session_id,
+            *_HANDED_OFF_STATES,
+            *args,
+        )
+        conversation = await self.conversation(session_id)
+        return conversation.case if conversation is not None else None
+
+    async def release(self, session_id: SessionId, user_id: UserId) -> bool:
+        """The owner gives the case up: it waits for someone again."""
+        return (
+            await self._write(
+                "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?"
+                " WHERE session_id = ? AND state = ? AND owner = ?",
+                CaseState.WAITING.value,
+                user_id,
+                time.time(),
+                session_id,
+                CaseState.CLAIMED.value,
+                user_id,
+            )
+            == 1
+        )
+
+    async def set_state(self, session_id: SessionId, state: CaseState, by: UserId | None) -> bool:
+        """Back with the AI or resolved; ``False`` if the case already was."""
+        return (
+            await self._write(
+                "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?"
+                " WHERE session_id = ? AND state != ?",
+                state.value,
+                by,
+                time.time(),
+                session_id,
+                state.value,
+            )
+            == 1
+        )
+
+    async def set_root_reaction(self, session_id: SessionId, reaction: str) -> None:
+        await self._write(
+            "UPDATE conversations SET root_reaction = ? WHERE session_id = ?", reaction, session_id
+        )
 
     # ---- operator messages -----------------------------------------------------------
 
-    async def take_operator_message(self, message: OperatorMessage) -> bool:
-        """Remember a message to deliver; ``False`` if it was taken before (a duplicate)."""
+    async def take_operator_message(self, message: OperatorMessage, state: str = "pending") -> bool:
+        """Remember a message to deliver (or hold); ``False`` if it was taken before."""
         changed = await self._write(
-            f"INSERT OR IGNORE INTO slack_messages ({_MESSAGE_COLUMNS}, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR IGNORE INTO slack_messages ({_MESSAGE_COLUMNS}, received_at, state)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             message.channel,
             message.ts,
             message.session_id,
@@ -226,9 +339,60 @@ class HandoffStore:
             message.text,
             message.origin,
             message.user_team,
+            message.reply_to,
             time.time(),
+            state,
         )
         return changed == 1
+
+    async def operator_message(self, channel: ChannelId, ts: Ts) -> StoredMessage | None:
+        row = await self._one(
+            f"SELECT {_MESSAGE_COLUMNS}, state FROM slack_messages WHERE channel = ? AND ts = ?",
+            channel,
+            ts,
+        )
+        return StoredMessage(_message(row), row[9]) if row else None
+
+    async def hold(self, message: OperatorMessage, why: str) -> None:
+        """Not sent for now: waits for its author's choice (``HELD_FOR_OWNER`` …)."""
+        await self._set_message_state(message, why)
+
+    async def unhold(self, message: OperatorMessage) -> bool:
+        """A held message goes out after all; ``False`` if it was not held (any more)."""
+        return (
+            await self._write(
+                "UPDATE slack_messages SET state = 'pending'"
+                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
+                message.channel,
+                message.ts,
+            )
+            == 1
+        )
+
+    async def keep_internal(self, message: OperatorMessage) -> bool:
+        """A held message stays in Slack; ``False`` if it was not held (any more)."""
+        return (
+            await self._write(
+                "UPDATE slack_messages SET state = 'dropped: kept internal'"
+                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
+                message.channel,
+                message.ts,
+            )
+            == 1
+        )
+
+    async def edit_held(self, message: OperatorMessage, text: str) -> bool:
+        """The author edited a message still held: it will go out as edited."""
+        return (
+            await self._write(
+                "UPDATE slack_messages SET text = ?"
+                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
+                text,
+                message.channel,
+                message.ts,
+            )
+            == 1
+        )
 
     async def known_slack_messages(self, channel: ChannelId, ts: Sequence[Ts]) -> set[Ts]:
         if not ts:
@@ -259,9 +423,12 @@ class HandoffStore:
         await self._db.commit()
 
     async def mark_dropped(self, message: OperatorMessage, why: str) -> None:
+        await self._set_message_state(message, f"dropped: {why}")
+
+    async def _set_message_state(self, message: OperatorMessage, state: str) -> None:
         await self._write(
             "UPDATE slack_messages SET state = ? WHERE channel = ? AND ts = ?",
-            f"dropped: {why}",
+            state,
             message.channel,
             message.ts,
         )

@@ -69,7 +69,7 @@ async def _implicit(store: HandoffStore, user: UserId) -> Conversation | Refusal
     ]
     if recent and recent[0].active:
         return recent[0]
-    open_ones = [c for c in recent if c.active] or await store.conversations(active_only=True)
+    open_ones = [c for c in recent if c.active] or await store.conversations(handed_off=True)
     if not open_ones:
         return Refusal("There is no handed-off session to answer right now. Nothing was sent.")
     lead = (

@@ -2,26 +2,26 @@
 
 Each session has at most one worker at a time, so everything about one thread happens in
 order: opening it (root message, then the conversation so far), mirroring new events,
-noting a hand-back or a second handoff. The stored cursor (offset of the next event to
-mirror) moves only once Slack has taken a post, so a restart resumes without loss; posts
-are submitted ahead of confirmation so a backlog can go out combined.
+noting a hand-back or a second handoff, and the operators' case actions (``run_in_order``).
+The thread follows its session until the case is resolved. The stored cursor (offset of
+the next event to mirror) moves only once Slack has taken a post, so a restart resumes
+without loss; posts are submitted ahead of confirmation so a backlog can go out combined.
 """
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
+from slack_bridge.cases import CaseState
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
-from slack_bridge.formatting import HandoffSummary, Line, inert_line, root_message, transcript
+from slack_bridge.formatting import Line, inert_line, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
 from slack_bridge.posts import Post, line_post, transcript_posts
 from slack_bridge.retry import Backoff
+from slack_bridge.root_card import RootCard
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
 
@@ -37,9 +37,6 @@ ICONS = {
     EventSource.AS_AI: ":robot_face:",
     EventSource.HUMAN_AGENT: ":headphones:",
 }
-ROOT_EVENT_TYPE = "parlant_handoff"
-"""Slack message metadata type of root messages, so a thread can be found again."""
-ROOT_SEARCH_SLACK_SECONDS = 60.0
 CONCURRENT_READS = 8
 """REST catch-up reads in flight at once, so polling many sessions never floods Parlant."""
 
@@ -60,16 +57,6 @@ def author_of(event: ParlantEvent, customer_name: str) -> str | None:
             return None
 
 
-def _summary(conversation: Conversation) -> HandoffSummary:
-    return HandoffSummary(
-        session_id=conversation.session_id,
-        ref=conversation.ref,
-        customer_name=conversation.customer_name,
-        reason=conversation.reason,
-        requested_at=conversation.requested_at,
-    )
-
-
 def from_bridge(event: ParlantEvent) -> bool:
     return BRIDGE_METADATA_KEY in event.metadata
 
@@ -80,6 +67,8 @@ class _Work:
 
     check: bool = False
     catch_up: bool = False
+    jobs: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    """Case actions (hand back, resolve, showing the root), run in the thread's order."""
     events: list[ParlantEvent] = field(default_factory=list)
     next_offset: int | None = None
     """First offset not yet handed to Slack (ahead of the stored cursor while posts wait)."""
@@ -100,32 +89,49 @@ class ThreadMirror:
         store: HandoffStore,
         parlant: ParlantClient,
         poster: SlackPoster,
-        client: AsyncWebClient,
+        card: RootCard,
         channel: ChannelId,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
-        self._client = client
+        self._card = card
         self._store = store
         self._parlant = parlant
         self._poster = poster
         self._channel = channel
         self._spawn = spawn
         self._work: dict[SessionId, _Work] = {}
-        self._active: set[SessionId] = set()
+        self._mirrored: set[SessionId] = set()
+        """Sessions whose threads follow them: open cases."""
+        self._handed_off: set[SessionId] = set()
         self._reads = asyncio.Semaphore(CONCURRENT_READS)
 
     async def load(self) -> None:
         """Remember which sessions have open threads (at start-up), and finish opening any
         whose root message was posted but never recorded."""
-        conversations = await self._store.conversations(active_only=True)
-        self._active = {c.session_id for c in conversations}
+        conversations = await self._store.conversations(mirrored=True)
         for conversation in conversations:
+            self.note_case(conversation.session_id, conversation.case.state)
             if conversation.thread_ts is None:
                 self.request_check(conversation.session_id)
 
     @property
-    def active_sessions(self) -> frozenset[SessionId]:
-        return frozenset(self._active)
+    def handed_off_sessions(self) -> frozenset[SessionId]:
+        return frozenset(self._handed_off)
+
+    @property
+    def mirrored_sessions(self) -> frozenset[SessionId]:
+        return frozenset(self._mirrored)
+
+    def note_case(self, session_id: SessionId, state: CaseState) -> None:
+        """Follow (or stop following) the session as its case now is."""
+        for sessions, wanted in (
+            (self._mirrored, state.open),
+            (self._handed_off, state.handed_off),
+        ):
+            if wanted:
+                sessions.add(session_id)
+            else:
+                sessions.discard(session_id)
 
     # ---- requests (never block; the session's worker does the work) -----------------
 
@@ -139,10 +145,27 @@ class ThreadMirror:
         self._kick(session_id).catch_up = True
         self._start(session_id)
 
+    def run_in_order(self, session_id: SessionId, job: Callable[[], Awaitable[None]]) -> None:
+        """Run ``job`` in the session's worker, after what is already waiting for its thread.
+
+        The job handles its own failures (it is not retried)."""
+        self._kick(session_id).jobs.append(job)
+        self._start(session_id)
+
+    def show_case(self, session_id: SessionId) -> None:
+        """Edit the root message to show the case's state now (in the thread's order)."""
+
+        async def show() -> None:
+            conversation = await self._store.conversation(session_id)
+            if conversation is not None:
+                await self._card.show(conversation)
+
+        self.run_in_order(session_id, show)
+
     def add_event(self, event: ParlantEvent) -> None:
         """An event pushed by the agent's stream."""
         work = self._work.get(event.session_id)
-        if event.session_id not in self._active and (work is None or not work.running):
+        if event.session_id not in self._mirrored and (work is None or not work.running):
             return
         self._kick(event.session_id).events.append(event)
         self._start(event.session_id)
@@ -161,7 +184,7 @@ class ThreadMirror:
     async def _run(self, session_id: SessionId, work: _Work) -> None:
         backoff = Backoff()
         try:
-            while work.check or work.catch_up or work.events:
+            while work.check or work.catch_up or work.events or work.jobs:
                 try:
                     await self._round(session_id, work)
                     backoff.reset()
@@ -171,6 +194,7 @@ class ThreadMirror:
                     logger.warning("session %s: %s; giving up for now", session_id, error)
                     work.check = work.catch_up = False
                     work.events.clear()
+                    work.jobs.clear()
                 except Exception as error:
                     # Parlant down (the usual case) or anything unforeseen: keep the session's
                     # work, wait, and catch up from the stored cursor, which loses nothing.
@@ -186,7 +210,7 @@ class ThreadMirror:
                     await asyncio.sleep(delay)
         finally:
             work.running = False
-            if session_id not in self._active and self._work.get(session_id) is work:
+            if session_id not in self._mirrored and self._work.get(session_id) is work:
                 del self._work[session_id]  # nothing to remember about a closed session
 
     async def _round(self, session_id: SessionId, work: _Work) -> None:
@@ -203,6 +227,12 @@ class ThreadMirror:
         if work.events:
             events, work.events = work.events, []
             await self._mirror(session_id, work, events)
+        while work.jobs:
+            job = work.jobs.pop(0)
+            try:
+                await job()
+            except Exception:
+                logger.exception("session %s: a case action failed", session_id)
 
     async def _check(self, session_id: SessionId, work: _Work) -> None:
         session = await self._parlant.session(session_id)
@@ -213,11 +243,12 @@ class ThreadMirror:
             elif not conversation.active:
                 await self._reopen(session, conversation, work)
             elif conversation.thread_ts is None:
-                await self._find_or_post_root(conversation)
+                await self._card.find_or_post(conversation)
+        elif conversation is not None and session is None and conversation.mirrored:
+            await self._deleted(conversation)
         elif conversation is not None and conversation.active:
-            if session is not None:
-                await self._catch_up(session_id, work)
-            await self._close(conversation, deleted=session is None)
+            await self._catch_up(session_id, work)
+            await self._returned_elsewhere(conversation)
 
     async def _open(self, session: ParlantSession, work: _Work) -> None:
         assert session.handoff is not None
@@ -225,8 +256,8 @@ class ThreadMirror:
         conversation = await self._store.create_conversation(
             session.id, name, session.handoff.reason, session.handoff.requested_at.isoformat()
         )
-        self._active.add(session.id)
-        thread_ts = await self._post_root(conversation)
+        self.note_case(session.id, conversation.case.state)
+        thread_ts = await self._card.post(conversation)
         if thread_ts is None:
             return
         work.verified = work.transcript = True  # a new thread shows nothing yet
@@ -236,107 +267,57 @@ class ThreadMirror:
             "session %s handed off: thread %s (%s)", session.id, thread_ts, conversation.ref
         )
 
-    async def _post_root(self, conversation: Conversation) -> Ts | None:
-        text, blocks = root_message(_summary(conversation))
-        metadata = {
-            "event_type": ROOT_EVENT_TYPE,
-            "event_payload": {"session_id": conversation.session_id},
-        }
-        thread_ts = await self._poster.post(
-            self._channel, None, Post(text=text, blocks=blocks, metadata=metadata)
-        )
-        if thread_ts is None:
-            logger.error("Slack refused the root message of %s", conversation.session_id)
-            return None
-        await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
-        return thread_ts
-
-    async def _find_or_post_root(self, conversation: Conversation) -> Ts | None:
-        """A root message whose ts was never stored (the bridge stopped right after posting
-        it) is found by its metadata instead of being posted twice."""
-        found = await self._find_root(conversation)
-        if found is None:
-            return await self._post_root(conversation)
-        await self._store.set_thread(conversation.session_id, self._channel, found)
-        logger.info("found the root message of %s: %s", conversation.ref, found)
-        return found
-
-    async def _find_root(self, conversation: Conversation) -> Ts | None:
-        cursor: str | None = None
-        try:
-            while True:
-                response = await self._client.conversations_history(
-                    channel=self._channel,
-                    oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in response.get("messages") or []:
-                    metadata = message.get("metadata") or {}
-                    payload = metadata.get("event_payload") or {}
-                    if (
-                        metadata.get("event_type") == ROOT_EVENT_TYPE
-                        and payload.get("session_id") == conversation.session_id
-                    ):
-                        return Ts(str(message["ts"]))
-                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    return None
-        except SlackApiError as error:
-            logger.warning("could not search for the root of %s: %s", conversation.ref, error)
-            return None
-
-    async def _update_root(self, conversation: Conversation, *, returned: bool) -> None:
-        """Show on the root message whether the session is still handed off (a courtesy)."""
-        if conversation.channel is None or conversation.thread_ts is None:
-            return
-        text, blocks = root_message(_summary(conversation), returned=returned)
-        try:
-            await self._client.chat_update(
-                channel=conversation.channel, ts=conversation.thread_ts, text=text, blocks=blocks
-            )
-        except SlackApiError as error:
-            logger.warning("could not update the root of %s: %s", conversation.ref, error)
-        except Exception as error:  # Slack unreachable: the thread notice says it anyway
-            logger.warning("could not update the root of %s: %s", conversation.ref, error)
-
     async def _reopen(
         self, session: ParlantSession, conversation: Conversation, work: _Work
     ) -> None:
         assert session.handoff is not None
-        await self._store.reactivate(
+        await self._store.reopen(
             session.id, session.handoff.reason, session.handoff.requested_at.isoformat()
         )
-        self._active.add(session.id)
-        if conversation.thread_ts is None:
-            await self._find_or_post_root(conversation)
+        self.note_case(session.id, CaseState.WAITING)
+        reopened = await self._store.conversation(session.id)
+        assert reopened is not None
+        if reopened.thread_ts is None:
+            await self._card.find_or_post(reopened)
         else:
-            self._poster.channel(self._channel).unpark(conversation.thread_ts)
+            self._poster.channel(self._channel).unpark(reopened.thread_ts)
+            if not conversation.mirrored:  # resolved: what happened since comes first
+                await self._catch_up(session.id, work)
             notice = f":repeat: *Handed off again* — {inert_line(session.handoff.reason)}"
             await self._poster.post(
-                self._channel, conversation.thread_ts, Post(text=notice, broadcast=True)
+                self._channel, reopened.thread_ts, Post(text=notice, broadcast=True)
             )
-            reopened = await self._store.conversation(session.id)
-            if reopened is not None:
-                await self._update_root(reopened, returned=False)
+            await self._card.show(reopened)
         work.next_offset = None
         await self._catch_up(session.id, work)
         logger.info("session %s handed off again (%s)", session.id, conversation.ref)
 
-    async def _close(self, conversation: Conversation, *, deleted: bool) -> None:
-        await self._store.deactivate(conversation.session_id)
-        self._active.discard(conversation.session_id)
+    async def _returned_elsewhere(self, conversation: Conversation) -> None:
+        """Handed back outside Slack (another operator tool, the REST API): the thread goes on
+        following the conversation until someone resolves the case."""
+        await self._change_case(
+            conversation,
+            CaseState.WITH_AI,
+            ":leftwards_arrow_with_hook: *Returned to the AI* outside Slack — it answers the"
+            " customer's next message. Replies here no longer reach the customer; this thread"
+            " follows the conversation until the case is resolved.",
+        )
+
+    async def _deleted(self, conversation: Conversation) -> None:
+        await self._change_case(
+            conversation, CaseState.RESOLVED, ":wastebasket: The Parlant session was deleted."
+        )
+
+    async def _change_case(self, conversation: Conversation, state: CaseState, notice: str) -> None:
+        if not await self._store.set_state(conversation.session_id, state, None):
+            return
+        self.note_case(conversation.session_id, state)
         if conversation.thread_ts is not None:
-            notice = (
-                ":wastebasket: The Parlant session was deleted."
-                if deleted
-                else ":leftwards_arrow_with_hook: *Returned to the AI* — it answers the"
-                " customer's next message. Replies here no longer reach the customer."
-            )
             await self._poster.post(self._channel, conversation.thread_ts, Post(text=notice))
-            await self._update_root(conversation, returned=True)
-        logger.info("session %s returned to the AI (%s)", conversation.session_id, conversation.ref)
+            changed = await self._store.conversation(conversation.session_id)
+            if changed is not None:
+                await self._card.show(changed)
+        logger.info("case %s is now %s", conversation.ref, state.value)
 
     async def _catch_up(self, session_id: SessionId, work: _Work) -> None:
         conversation = await self._store.conversation(session_id)
@@ -351,7 +332,7 @@ class ThreadMirror:
         self, session_id: SessionId, work: _Work, events: Iterable[ParlantEvent]
     ) -> None:
         conversation = await self._store.conversation(session_id)
-        if conversation is None or not conversation.active or conversation.thread_ts is None:
+        if conversation is None or not conversation.mirrored or conversation.thread_ts is None:
             return
         thread_ts = conversation.thread_ts
         if self._poster.channel(self._channel).parked(thread_ts):

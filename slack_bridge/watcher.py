@@ -29,16 +29,14 @@ class ParlantWatcher:
         self.streaming = False
 
     async def reconcile(self) -> None:
-        """Open, reopen or close threads so they match Parlant's handed-off sessions."""
+        """Open, reopen or note hand-backs so cases match Parlant's handed-off sessions."""
         handed_off = {session.id for session in await self._parlant.handed_off_sessions()}
-        active = self._mirror.active_sessions
-        for session_id in handed_off - active:
-            self._mirror.request_check(session_id)
-        for session_id in active - handed_off:
+        known = self._mirror.handed_off_sessions
+        for session_id in handed_off ^ known:
             self._mirror.request_check(session_id)
 
     def catch_up_all(self) -> None:
-        for session_id in self._mirror.active_sessions:
+        for session_id in self._mirror.mirrored_sessions:
             self._mirror.request_catch_up(session_id)
 
     async def reconcile_forever(self) -> None:

@@ -14,7 +14,7 @@ from parlant.core.engines.alpha.guideline_matching.generic.common import (
     internal_representation,
 )
 
-from agent.offline import replies
+from agent.offline import replies, utterances
 from agent.offline.indexing import INDEXING_HANDLERS
 from agent.offline.intents import Intent, classify
 from agent.offline.judge import condition_holds, step_completed
@@ -204,7 +204,8 @@ def non_consequential_tool_batch(view: PromptView) -> Values:
 
 def draft_response(view: PromptView) -> Values:
     matches = view.find_prop("guidelines") or []
-    actions = [
+    requested = utterances.requested_actions(matches)
+    actions = requested or [
         str(internal_representation(m.guideline).action)
         for m in matches
         if internal_representation(m.guideline).action
@@ -214,7 +215,9 @@ def draft_response(view: PromptView) -> Values:
         "guidelines": actions,
         "insights": [],
         "response_preamble_that_was_already_sent": "",
-        "response_body": replies.compose(actions, view),
+        "response_body": utterances.reply(requested)
+        if requested
+        else replies.compose(actions, view),
     }
 
 

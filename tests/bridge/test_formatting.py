@@ -1,20 +1,15 @@
 """Text crossing between Slack and Parlant, and the short references operators type."""
 
-import re
-from typing import Any
-
 import pytest
 
 from slack_bridge.formatting import (
     POST_CHARS,
-    SECTION_CHARS,
-    HandoffSummary,
     Line,
     chunk,
     combine,
     decode_slack_text,
     escape,
-    root_message,
+    slack_date,
     transcript,
 )
 from slack_bridge.ids import SessionId, looks_like_ref, normalize_ref, short_ref
@@ -207,64 +202,24 @@ def test_a_long_link_is_cut_into_pieces_that_are_each_inert() -> None:
     assert "".join(row.removeprefix("> ").strip("`") for row in rows) == url
 
 
-def _text_objects(value: Any) -> list[dict[str, Any]]:
-    if isinstance(value, list):
-        return [found for item in value for found in _text_objects(item)]
-    if not isinstance(value, dict):
-        return []
-    own = [value] if value.get("type") in {"mrkdwn", "plain_text"} else []
-    return own + [found for item in value.values() for found in _text_objects(item)]
-
-
-HOSTILE = HandoffSummary(
-    session_id="KmRqyT3Zf8",
-    ref="H-ABCD",
-    customer_name="Eve <!here>\n*Reference*\n@channel www.evil.example #general `",
-    reason="Wants https://evil.example/login & <@U1>\n*Customer*\nSomeone else",
-    requested_at="2024-05-01T10:00:00+00:00",
+@pytest.mark.parametrize(
+    ("when", "token"),
+    [
+        (1_714_557_600, "<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>"),
+        (
+            "2024-05-01T10:00:00Z",
+            "<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>",
+        ),
+        (
+            "2024-05-01T12:00:00+02:00",
+            "<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>",
+        ),
+        (
+            "2024-05-01T10:00:00",
+            "<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>",
+        ),
+        ("soon <!here>", "soon &lt;!here&gt;"),
+    ],
 )
-
-
-@pytest.mark.parametrize("returned", [False, True])
-def test_the_root_message_never_lets_slack_parse_customer_text(returned: bool) -> None:
-    fallback, blocks = root_message(HOSTILE, returned=returned)
-    assert fallback == (
-        f"Handoff H-ABCD: Eve &lt;!here&gt; *Reference* @channel `www.evil.example` #general {TICK}"
-        " — Wants `https://evil.example/login` &amp; &lt;@U1&gt; *Customer* Someone else"
-        + (" (returned to the AI)" if returned else "")
-    )
-    texts = _text_objects([block.to_dict() for block in blocks])
-    mrkdwn = [text for text in texts if text["type"] == "mrkdwn"]
-    assert mrkdwn and all(text.get("verbatim") is True for text in mrkdwn)
-    shown = [text["text"] for text in mrkdwn]
-    assert (
-        f"*Customer*\nEve &lt;!here&gt; *Reference* @channel `www.evil.example` #general {TICK}"
-        in shown
-    )
-    assert (
-        "*Reason*\n> Wants `https://evil.example/login` &amp; &lt;@U1&gt;\n> *Customer*\n"
-        "> Someone else" in shown
-    )
-    # A ``<!date…>`` token is explicit: verbatim text still renders it.
-    assert (
-        "*Handed off*\n<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>"
-        in shown
-    )
-    plain = [text["text"] for text in texts if text["type"] == "plain_text"]
-    assert "Handoff H-ABCD: Eve &lt;!here&gt; *Reference* @channel www.evil.example #general `" in (
-        plain
-    )
-    tokens = [token for text in texts for token in re.findall(r"<[^>]*>", text["text"])]
-    assert tokens == ["<!date^1714557600^{date_short_pretty} at {time}|2024-05-01 10:00 UTC>"]
-
-
-def test_a_long_reason_is_clipped_before_it_is_made_inert() -> None:
-    reason = "see https://evil.example/" + "&" * 5_000
-    _, blocks = root_message(
-        HandoffSummary("s", "H-ABCD", "Jane " * 1_000, reason, "2024-05-01T10:00:00Z")
-    )
-    section, reason_section = blocks[1].to_dict(), blocks[2].to_dict()
-    assert all(len(field["text"]) <= 2_000 for field in section["fields"])
-    shown = reason_section["text"]["text"]
-    assert len(shown) <= SECTION_CHARS and shown.startswith("*Reason*\n> see `https://evil.ex")
-    assert shown.endswith("…`") and shown.count("`") == 2 and "&amp&" not in shown
+def test_times_become_slack_date_tokens(when: str | float, token: str) -> None:
+    assert slack_date(when) == token

@@ -79,29 +79,30 @@ async def test_as_ai_slash_command_with_and_without_a_reference(
     handoff = await hand_off(slack_emulator, customers, "Lee Chan")
     ref = short_ref(handoff.chat.session_id)
 
+    # Alice's first reply claims the case; her commands then reach its customer.
+    await slack_emulator.post_message(
+        ids.ALICE, HANDOFF_CHANNEL, "Looking into it", thread_ts=handoff.thread_ts
+    )
+    await operator_messages(handoff.chat, 1)
     answer = await slack_emulator.run_slash_command(
-        ids.CAROL, HANDOFF_CHANNEL, "/as-ai", f"{ref.lower()} We have your documents."
+        ids.ALICE, HANDOFF_CHANNEL, "/as-ai", f"{ref.lower()} We have your documents."
     )
     assert "Sending as the AI" in str(answer)
     await wait_for_thread_text(slack_emulator, handoff, "Sent as the AI")
     shown = await wait_for_thread_text(slack_emulator, handoff, "We have your documents.")
-    assert f"<@{ids.CAROL}>" in shown.text
+    assert f"<@{ids.ALICE}>" in shown.text
 
     # Without a reference: the thread Alice replied in most recently.
-    await slack_emulator.post_message(
-        ids.ALICE, HANDOFF_CHANNEL, "Looking into it", thread_ts=handoff.thread_ts
-    )
-    await operator_messages(handoff.chat, 2)
     await slack_emulator.run_slash_command(ids.ALICE, HANDOFF_CHANNEL, "/as-ai", "All sorted!")
     events = await operator_messages(handoff.chat, 3)
     assert [(e.source, e.data["message"]) for e in events] == [
-        ("human_agent_on_behalf_of_ai_agent", "We have your documents."),
         ("human_agent", "Looking into it"),
+        ("human_agent_on_behalf_of_ai_agent", "We have your documents."),
         ("human_agent_on_behalf_of_ai_agent", "All sorted!"),
     ]
     # The customer sees the AI; Parlant stamps the agent as the participant.
-    assert events[0].data["participant"]["display_name"] == "Insurance Support Agent"
-    assert events[1].data["participant"]["display_name"] == "alice"
+    assert events[1].data["participant"]["display_name"] == "Insurance Support Agent"
+    assert events[0].data["participant"]["display_name"] == "alice"
 
 
 async def test_as_ai_refusals_are_private_and_send_nothing(
@@ -143,10 +144,17 @@ async def test_reply_as_ai_modal_and_hand_back(
     [event] = await operator_messages(handoff.chat, 1)
     assert (event.source, event.data["message"]) == ("human_agent_on_behalf_of_ai_agent", "A & <b>")
 
+    opened = len(slack_emulator.views_opened(ids.ALICE))
     await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back")
+    await slack_emulator.wait_until(lambda: len(slack_emulator.views_opened(ids.ALICE)) > opened)
+    view = slack_emulator.views_opened(ids.ALICE)[-1]
+    await slack_emulator.submit_view(
+        ids.ALICE, view.id, {"instruction": {"text": {"type": "plain_text_input", "value": ""}}}
+    )
     await wait_for_thread_text(slack_emulator, handoff, "Returned to the AI")
+    await wait_for_thread_text(slack_emulator, handoff, "back with our virtual assistant")
     await slack_emulator.wait_until(
-        lambda: "returned to the AI" in _root_text(slack_emulator, handoff.thread_ts)
+        lambda: "Back with the AI" in _root_text(slack_emulator, handoff.thread_ts)
     )
     assert "hand_back" not in str(slack_emulator.message(HANDOFF_CHANNEL, handoff.thread_ts))
     session = await customers.sessions.retrieve(handoff.chat.session_id)
@@ -165,7 +173,7 @@ async def test_reply_as_ai_modal_and_hand_back(
     await wait_for_thread_text(slack_emulator, handoff, "Handed off again")
     await wait_for_thread_text(slack_emulator, handoff, "I need a person again")
     await slack_emulator.wait_until(
-        lambda: "returned to the AI" not in _root_text(slack_emulator, handoff.thread_ts)
+        lambda: "Waiting" in _root_text(slack_emulator, handoff.thread_ts)
     )
     await handoff.chat.turn_finished(asked)
     roots = [m for m in slack_emulator.messages(HANDOFF_CHANNEL) if m.blocks and m.bot_id]

@@ -123,7 +123,9 @@ async def test_slack_operators_names_who_answers_even_after_a_restart(
     handoff = await hand_off(slack_emulator, customers)
     slack_emulator.state.workspace.join(HANDOFF_CHANNEL, ids.DAVE)
     await _reply_is_held_back(slack_emulator, handoff, ids.DAVE)
-    await slack_emulator.post_message(ids.BOB, HANDOFF_CHANNEL, "Bob", thread_ts=handoff.thread_ts)
+    await slack_emulator.post_message(
+        ids.CAROL, HANDOFF_CHANNEL, "Carol", thread_ts=handoff.thread_ts
+    )
     await operator_messages(handoff.chat, 1)
 
     await group_bridge.stop()
@@ -133,11 +135,19 @@ async def test_slack_operators_names_who_answers_even_after_a_restart(
     await slack_emulator.post_message(
         ids.CAROL, HANDOFF_CHANNEL, "Carol while down", thread_ts=handoff.thread_ts
     )
+    bob_ts = await slack_emulator.post_message(
+        ids.BOB, HANDOFF_CHANNEL, "Bob while down", thread_ts=handoff.thread_ts
+    )
     await slack_emulator.drain()
     await group_bridge.start()
     await operator_messages(handoff.chat, 2)
+    # Bob is an operator (through the group), but Carol owns the case: held, not refused.
+    await slack_emulator.wait_until(
+        lambda: "raised_hand" in slack_emulator.reactions(HANDOFF_CHANNEL, bob_ts)
+    )
     await stays_false(lambda: _more_than(handoff.chat, 2), 1.5)
-    assert await _operator_events(handoff.chat) == ["Bob", "Carol while down"]
+    assert await _operator_events(handoff.chat) == ["Carol", "Carol while down"]
+    assert "no_entry_sign" not in slack_emulator.reactions(HANDOFF_CHANNEL, bob_ts)
 
 
 async def _more_than(chat: Chat, count: int) -> bool:

@@ -232,11 +232,11 @@ async def test_one_refused_thread_does_not_stop_the_others(
     # The thread takes replies again; the session goes back to the AI, then to a person.
     emulator.accept_thread(HANDOFF_CHANNEL, refused.thread_ts)
     async with aiohttp.ClientSession(headers=operator_headers()) as http:
-        await hand_back(http, bridge_agent.url, refused.chat.session_id)
+        await hand_back(http, bridge_agent.url, refused.chat.session_id, speak=False)
 
     def root_says_returned() -> bool:
         root = emulator.message(HANDOFF_CHANNEL, refused.thread_ts)
-        return root is not None and "returned to the AI" in root.text
+        return root is not None and "Back with the AI" in root.text
 
     await emulator.wait_until(root_says_returned, 15, message="the hand-back was not noticed")
     asked = await refused.chat.say("Please let me talk to a human again")

@@ -339,9 +339,12 @@ class SlackEmulator:
         *,
         raw: bool = False,
         duplicate: bool | None = None,
-    ) -> None:
+    ) -> str:
+        """The author edits their message; returns the edit's ts (``edited.ts``)."""
         with self._duplicate(duplicate):
-            people.edit_message(self.state, user_id, channel, ts, text, raw=raw)
+            message = people.edit_message(self.state, user_id, channel, ts, text, raw=raw)
+        assert message.edited is not None
+        return message.edited["ts"]
 
     async def delete_message(self, channel: str, ts: str) -> None:
         people.delete_message(self.state, channel, ts)
@@ -371,6 +374,19 @@ class SlackEmulator:
     ) -> interactions.InteractionResult:
         return await interactions.click_button(
             self.state, self.deliverer, self.base_url, user_id, channel, message_ts, action_id
+        )
+
+    async def click_ephemeral_button(
+        self, user_id: str, ephemeral: Ephemeral, action_id: str
+    ) -> interactions.InteractionResult:
+        """``user_id`` clicks a button of their ephemeral (see ``ephemerals``).
+
+        The ``block_actions`` payload has ``container.is_ephemeral`` true and, as from Slack,
+        no ``message``; its response_url replaces or deletes that ephemeral. ValueError if the
+        ephemeral is someone else's, was deleted or replaced, or has no such button.
+        """
+        return await interactions.click_ephemeral_button(
+            self.state, self.deliverer, self.base_url, user_id, ephemeral, action_id
         )
 
     async def open_message_shortcut(

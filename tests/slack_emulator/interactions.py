@@ -182,15 +182,7 @@ async def click_button(
     message = state.messages.get(channel, message_ts)
     if message is None:
         raise ValueError(f"no message {message_ts} in {channel}")
-    found = [
-        (block_id, element)
-        for block_id, element in iter_block_elements(message.blocks or [])
-        if element.get("action_id") == action_id
-    ]
-    if not found:
-        available = sorted(message.button_values())
-        raise ValueError(f"no element with action_id {action_id!r}; buttons: {available}")
-    block_id, element = found[0]
+    block_id, element = _element(message.blocks, action_id)
     trigger_id = state.new_trigger(user_id)
     response_url = state.new_response_url(base_url, user_id, channel, message_ts=message.ts)
     payload = payloads.block_actions_payload(
@@ -200,6 +192,45 @@ async def click_button(
     return InteractionResult(
         "block_actions", reply.status, reply.outcome, reply.ack_payload, trigger_id, response_url
     )
+
+
+async def click_ephemeral_button(
+    state: SlackState,
+    deliverer: Deliverer,
+    base_url: str,
+    user_id: str,
+    ephemeral: Ephemeral,
+    action_id: str,
+) -> InteractionResult:
+    """``user_id`` clicks a button of an ephemeral only they can see."""
+    if ephemeral.user != user_id:
+        raise ValueError(f"{user_id} cannot see the ephemeral {ephemeral.ts} of {ephemeral.user}")
+    stored = next((e for e in state.ephemerals if e.ts == ephemeral.ts and e.user == user_id), None)
+    if stored is None or stored.deleted:
+        raise ValueError(f"the ephemeral {ephemeral.ts} was deleted or replaced")
+    _check_member(state, user_id, stored.channel)
+    block_id, element = _element(stored.blocks, action_id)
+    trigger_id = state.new_trigger(user_id)
+    response_url = state.new_response_url(
+        base_url, user_id, stored.channel, ephemeral_ts=stored.ts, from_ephemeral=True
+    )
+    payload = payloads.ephemeral_block_actions_payload(
+        state, state.workspace.user(user_id), stored, block_id, element, response_url, trigger_id
+    )
+    reply = await deliverer.deliver_once(f"action-{trigger_id}", Kind.INTERACTIVE, payload)
+    return InteractionResult(
+        "block_actions", reply.status, reply.outcome, reply.ack_payload, trigger_id, response_url
+    )
+
+
+def _element(blocks: list[JsonDict] | None, action_id: str) -> tuple[str | None, JsonDict]:
+    """The (block_id, element) of the interactive element ``action_id``; ValueError if none."""
+    found = iter_block_elements(blocks or [])
+    for block_id, element in found:
+        if element.get("action_id") == action_id:
+            return block_id, element
+    available = sorted(str(element.get("action_id")) for _, element in found)
+    raise ValueError(f"no element with action_id {action_id!r}; elements: {available}")
 
 
 async def open_message_shortcut(

@@ -70,7 +70,7 @@ def update(state: SlackState, req: ApiRequest) -> JsonDict:
     content = parse_content(req.params, too_long_is_error=True)
     if content.empty and "blocks" not in req.params and "attachments" not in req.params:
         raise ApiError("no_text")
-    before = render.message(state, message, thread_stats=False)
+    before = render.message(state, message)
     if content.text is not None:
         message.text = content.text
     if content.blocks is not None:
@@ -98,12 +98,17 @@ def delete(state: SlackState, req: ApiRequest) -> JsonDict:
 
 
 def delete_stored(state: SlackState, message: Message) -> None:
-    """Deletes like Slack: a parent with replies stays as a tombstone. Emits message_deleted."""
-    before = render.message(state, message, thread_stats=False)
+    """Deletes like Slack and tells the app.
+
+    A thread parent with replies stays as a tombstone, announced as ``message_changed``;
+    anything else goes, announced as ``message_deleted``.
+    """
+    before = render.message(state, message)
     if not message.is_reply and state.messages.replies(message.channel, message.ts):
         message.deleted = True
-    else:
-        state.messages.remove(message.channel, message.ts)
+        state.emit(payloads.message_changed_event(state, before, message))
+        return
+    state.messages.remove(message.channel, message.ts)
     state.emit(payloads.message_deleted_event(state, before, message.channel))
 
 

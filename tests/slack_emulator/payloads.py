@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.slack_emulator import render
 from tests.slack_emulator.messages import Message
-from tests.slack_emulator.records import View
+from tests.slack_emulator.records import Ephemeral, View
 from tests.slack_emulator.state import SlackState
 from tests.slack_emulator.workspace import User
 
@@ -78,13 +78,18 @@ def message_event(state: SlackState, msg: Message) -> JsonDict:
 
 
 def message_changed_event(state: SlackState, before: JsonDict, after: Message) -> JsonDict:
+    """``message_changed``: an edit, or (``after`` deleted) a thread parent become a tombstone.
+
+    ``before`` is ``render.message`` of the message as it was; a thread parent carries its
+    ``thread_ts`` and reply figures in both, as Slack shows them.
+    """
     event_ts = state.clock.next()
     event: JsonDict = {
         "type": "message",
         "subtype": "message_changed",
         "message": {
-            **render.message(state, after, thread_stats=False),
-            **_teams_of_poster(state, after),
+            **render.message(state, after),
+            **({} if after.deleted else _teams_of_poster(state, after)),
         },
         "previous_message": before,
         "hidden": True,
@@ -199,6 +204,33 @@ def _common(state: SlackState, kind: str, user: User, trigger_id: str) -> JsonDi
     }
 
 
+def _action(state: SlackState, block_id: str | None, element: JsonDict) -> JsonDict:
+    action: JsonDict = {
+        "action_id": element.get("action_id"),
+        "block_id": block_id,
+        "type": element.get("type", "button"),
+        "action_ts": state.clock.next(),
+    }
+    for key in ("text", "value", "style"):
+        if key in element:
+            action[key] = element[key]
+    return action
+
+
+def _message_container(
+    channel: str, message_ts: str, thread_ts: str | None, *, is_ephemeral: bool
+) -> JsonDict:
+    container: JsonDict = {
+        "type": "message",
+        "message_ts": message_ts,
+        "channel_id": channel,
+        "is_ephemeral": is_ephemeral,
+    }
+    if thread_ts:
+        container["thread_ts"] = thread_ts
+    return container
+
+
 def block_actions_payload(
     state: SlackState,
     user: User,
@@ -209,34 +241,39 @@ def block_actions_payload(
     trigger_id: str,
 ) -> JsonDict:
     payload = _common(state, "block_actions", user, trigger_id)
-    container: JsonDict = {
-        "type": "message",
-        "message_ts": msg.ts,
-        "channel_id": msg.channel,
-        "is_ephemeral": False,
-    }
-    if msg.thread_ts:
-        container["thread_ts"] = msg.thread_ts
-    action: JsonDict = {
-        "action_id": element.get("action_id"),
-        "block_id": block_id,
-        "type": element.get("type", "button"),
-        "action_ts": state.clock.next(),
-    }
-    if "text" in element:
-        action["text"] = element["text"]
-    if "value" in element:
-        action["value"] = element["value"]
-    if "style" in element:
-        action["style"] = element["style"]
     payload.update(
         {
-            "container": container,
+            "container": _message_container(msg.channel, msg.ts, msg.thread_ts, is_ephemeral=False),
             "channel": {"id": msg.channel, "name": channel_name(state, msg.channel)},
             "message": render.message(state, msg),
             "state": {"values": {}},
             "response_url": response_url,
-            "actions": [action],
+            "actions": [_action(state, block_id, element)],
+        }
+    )
+    return payload
+
+
+def ephemeral_block_actions_payload(
+    state: SlackState,
+    user: User,
+    ephemeral: Ephemeral,
+    block_id: str | None,
+    element: JsonDict,
+    response_url: str,
+    trigger_id: str,
+) -> JsonDict:
+    """A click on an ephemeral: Slack says so in ``container`` and sends no ``message``."""
+    payload = _common(state, "block_actions", user, trigger_id)
+    payload.update(
+        {
+            "container": _message_container(
+                ephemeral.channel, ephemeral.ts, ephemeral.thread_ts, is_ephemeral=True
+            ),
+            "channel": {"id": ephemeral.channel, "name": channel_name(state, ephemeral.channel)},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [_action(state, block_id, element)],
         }
     )
     return payload

@@ -114,7 +114,7 @@ def edit_message(
     message = _authored(state, channel, ts)
     if message.user != user_id:
         raise ValueError(f"{user_id} cannot edit {ts}: it is by {message.author}")
-    before = render.message(state, message, thread_stats=False)
+    before = render.message(state, message)
     message.text = text if raw else escape(text)
     if message.blocks and message.blocks[0].get("type") == "rich_text":
         message.blocks = payloads.rich_text_blocks(message.blocks[0].get("block_id", "x"), text)

@@ -141,7 +141,13 @@ class Trigger:
 
 @dataclass
 class ResponseUrl:
-    """A response_url handed to the app: up to 5 uses within 30 minutes, like Slack."""
+    """A response_url handed to the app: up to 5 uses within 30 minutes, like Slack.
+
+    ``replace_original``/``delete_original`` act on ``message_ts`` (a button on a channel
+    message) or else on ``ephemeral_ts``. ``from_ephemeral`` marks a click on the ephemeral
+    ``ephemeral_ts``: that stays the original until replaced. Otherwise (commands, shortcuts)
+    the original is the latest ephemeral shown through this URL.
+    """
 
     token: str
     user: str
@@ -149,5 +155,6 @@ class ResponseUrl:
     command: str | None = None
     message_ts: str | None = None
     ephemeral_ts: str | None = None
+    from_ephemeral: bool = False
     uses: int = 0
     created: float = field(default_factory=time.monotonic)

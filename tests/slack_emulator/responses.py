@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tests.slack_emulator import methods_chat, payloads, render
 from tests.slack_emulator.content import parse_content
-from tests.slack_emulator.records import EphemeralSource, ResponseUrl
+from tests.slack_emulator.records import Ephemeral, EphemeralSource, ResponseUrl
 from tests.slack_emulator.state import SlackState
 from tests.slack_emulator.web_api import ApiError
 
@@ -53,9 +53,10 @@ def apply_response(
         original = state.messages.get(context.channel, context.message_ts)
         if original is None:
             raise ApiError("message_not_found")
-        before = render.message(state, original, thread_stats=False)
+        before = render.message(state, original)
         original.text = content.text or ""
         original.blocks = content.blocks
+        original.attachments = content.attachments
         original.edited = {"user": state.workspace.bot.id, "ts": state.clock.next()}
         state.emit(payloads.message_changed_event(state, before, original))
         return
@@ -72,10 +73,11 @@ def apply_response(
         state.store_message(message)
         state.emit(payloads.message_event(state, message))
         return
-    if replace and context.ephemeral_ts:
-        for ephemeral in state.ephemerals:
-            if ephemeral.ts == context.ephemeral_ts:
-                ephemeral.deleted = True
+    replaced = _original_ephemeral(state, context) if replace else None
+    if replaced is not None:
+        # The replacement takes the original's place, in its thread.
+        replaced.deleted = True
+        thread_ts = replaced.thread_ts
     shown = state.add_ephemeral(
         context.user,
         context.channel,
@@ -84,7 +86,19 @@ def apply_response(
         blocks=content.blocks,
         thread_ts=thread_ts,
     )
-    context.ephemeral_ts = shown.ts
+    if replaced is not None or not context.from_ephemeral:
+        context.ephemeral_ts = shown.ts
+
+
+def _original_ephemeral(state: SlackState, context: ResponseUrl) -> Ephemeral | None:
+    return next(
+        (
+            e
+            for e in state.ephemerals
+            if e.ts == context.ephemeral_ts and e.user == context.user and not e.deleted
+        ),
+        None,
+    )
 
 
 def _delete_original(state: SlackState, context: ResponseUrl) -> None:
@@ -93,10 +107,10 @@ def _delete_original(state: SlackState, context: ResponseUrl) -> None:
         if original is None:
             raise ApiError("message_not_found")
         methods_chat.delete_stored(state, original)
-    elif context.ephemeral_ts:
-        for ephemeral in state.ephemerals:
-            if ephemeral.ts == context.ephemeral_ts:
-                ephemeral.deleted = True
+        return
+    ephemeral = _original_ephemeral(state, context)
+    if ephemeral is not None:
+        ephemeral.deleted = True
 
 
 @dataclass

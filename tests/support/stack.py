@@ -40,7 +40,7 @@ async def hand_back_everything(parlant_url: str) -> None:
         async with http.get(f"{parlant_url}/sessions", params={"labels": "handoff"}) as response:
             sessions = await response.json()
         for session in sessions:
-            await hand_back(http, parlant_url, session["id"])
+            await hand_back(http, parlant_url, session["id"], speak=False)
 
 
 @pytest_asyncio.fixture

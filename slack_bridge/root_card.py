@@ -1,0 +1,147 @@
+"""The root message of a handoff thread: posted once, found again, kept showing the case.
+
+Its blocks and fallback text tell the case's state at a glance and carry the buttons
+that state allows; a reaction on it mirrors the state. Updating it is a courtesy: a
+failure is logged and the next change shows the state again.
+"""
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_bridge.case_card import STATE_REACTIONS, root_message
+from slack_bridge.formatting import HandoffSummary
+from slack_bridge.ids import ChannelId, Ts
+from slack_bridge.posts import Post
+from slack_bridge.slack_poster import SlackPoster
+from slack_bridge.store import Conversation, HandoffStore
+
+logger = logging.getLogger(__name__)
+
+ROOT_EVENT_TYPE = "parlant_handoff"
+"""Slack message metadata type of root messages, so a thread can be found again."""
+ROOT_SEARCH_SLACK_SECONDS = 60.0
+
+
+def summary(conversation: Conversation) -> HandoffSummary:
+    return HandoffSummary(
+        session_id=conversation.session_id,
+        ref=conversation.ref,
+        customer_name=conversation.customer_name,
+        reason=conversation.reason,
+        requested_at=conversation.requested_at,
+    )
+
+
+class RootCard:
+    def __init__(
+        self,
+        store: HandoffStore,
+        poster: SlackPoster,
+        client: AsyncWebClient,
+        channel: ChannelId,
+    ) -> None:
+        self._store = store
+        self._poster = poster
+        self._client = client
+        self._channel = channel
+
+    async def post(self, conversation: Conversation) -> Ts | None:
+        """Open the thread: post the root message and remember where it is."""
+        text, blocks = root_message(summary(conversation), conversation.case)
+        metadata = {
+            "event_type": ROOT_EVENT_TYPE,
+            "event_payload": {"session_id": conversation.session_id},
+        }
+        thread_ts = await self._poster.post(
+            self._channel, None, Post(text=text, blocks=blocks, metadata=metadata)
+        )
+        if thread_ts is None:
+            logger.error("Slack refused the root message of %s", conversation.session_id)
+            return None
+        await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
+        opened = await self._store.conversation(conversation.session_id)
+        if opened is not None:
+            await self._react(opened)
+        return thread_ts
+
+    async def find_or_post(self, conversation: Conversation) -> Ts | None:
+        """A root message whose ts was never stored (the bridge stopped right after posting
+        it) is found by its metadata instead of being posted twice."""
+        found = await self._find(conversation)
+        if found is None:
+            return await self.post(conversation)
+        await self._store.set_thread(conversation.session_id, self._channel, found)
+        logger.info("found the root message of %s: %s", conversation.ref, found)
+        return found
+
+    async def show(self, conversation: Conversation) -> None:
+        """Edit the root message in place to show the case as it is now."""
+        if conversation.channel is None or conversation.thread_ts is None:
+            return
+        text, blocks = root_message(summary(conversation), conversation.case)
+        try:
+            await self._client.chat_update(
+                channel=conversation.channel, ts=conversation.thread_ts, text=text, blocks=blocks
+            )
+        except Exception as error:  # SlackApiError, or Slack unreachable
+            logger.warning("could not update the root of %s: %s", conversation.ref, _why(error))
+        await self._react(conversation)
+
+    async def _react(self, conversation: Conversation) -> None:
+        """Swap the state reaction: the new one first, so the root is never without one."""
+        if conversation.channel is None or conversation.thread_ts is None:
+            return
+        wanted = STATE_REACTIONS[conversation.case.state]
+        previous = conversation.root_reaction
+        if previous == wanted:
+            return
+        channel, ts = conversation.channel, conversation.thread_ts
+        try:
+            await self._client.reactions_add(channel=channel, timestamp=ts, name=wanted)
+        except SlackApiError as error:
+            if error.response.get("error") != "already_reacted":
+                logger.warning("could not react on %s: %s", conversation.ref, _why(error))
+                return
+        except Exception as error:
+            logger.warning("could not react on %s: %s", conversation.ref, _why(error))
+            return
+        await self._store.set_root_reaction(conversation.session_id, wanted)
+        if previous is not None:
+            try:
+                await self._client.reactions_remove(channel=channel, timestamp=ts, name=previous)
+            except Exception as error:  # no_reaction after a restart, Slack unreachable
+                logger.debug("could not remove %s on %s: %s", previous, conversation.ref, error)
+
+    async def _find(self, conversation: Conversation) -> Ts | None:
+        cursor: str | None = None
+        try:
+            while True:
+                response = await self._client.conversations_history(
+                    channel=self._channel,
+                    oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in response.get("messages") or []:
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if (
+                        metadata.get("event_type") == ROOT_EVENT_TYPE
+                        and payload.get("session_id") == conversation.session_id
+                    ):
+                        return Ts(str(message["ts"]))
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return None
+        except SlackApiError as error:
+            logger.warning("could not search for the root of %s: %s", conversation.ref, error)
+            return None
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, SlackApiError):
+        return str(error.response.get("error"))
+    return type(error).__name__

@@ -76,6 +76,22 @@ def hand_back_patch() -> dict[str, Any]:
     }
 
 
+def close_patch() -> dict[str, Any]:
+    """The ``PATCH`` body that ends a handoff without returning the session to the AI: the
+    marking is cleared, the session stays in ``manual`` mode (the AI stays silent)."""
+    return {**hand_back_patch(), "mode": "manual"}
+
+
+def hand_off_patch(reason: str) -> dict[str, Any]:
+    """The ``PATCH`` body that hands a session off from outside the agent (what the tool
+    does from inside): ``manual`` mode, the label and a fresh handoff record."""
+    return {
+        "mode": "manual",
+        "metadata": {"set": {HANDOFF_METADATA_KEY: handoff_record(reason)}, "unset": []},
+        "labels": {"upsert": [HANDOFF_LABEL], "remove": []},
+    }
+
+
 def clean_instruction(instruction: str | None) -> str | None:
     """The instruction as it will be quoted: one line, no delimiters, clipped; ``None`` if empty."""
     if instruction is None:
@@ -163,3 +179,15 @@ def hand_back_requests(
             )
         )
     return requests
+
+
+def close_requests(session_id: str) -> list[ApiRequest]:
+    """The requests that end a handoff and keep the session closed to the AI."""
+    path = _path("sessions", session_id)
+    return [ApiRequest("PATCH", path, close_patch(), f"close {session_id} to the AI")]
+
+
+def hand_off_requests(session_id: str, reason: str) -> list[ApiRequest]:
+    """The requests that hand a session off again from outside the agent."""
+    path = _path("sessions", session_id)
+    return [ApiRequest("PATCH", path, hand_off_patch(reason), f"hand off {session_id}")]

@@ -21,6 +21,7 @@ from slack_bridge.case_listeners import CaseListeners
 from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
+from slack_bridge.dormant import DormantCases
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
 from slack_bridge.parlant_client import ParlantClient
@@ -76,12 +77,14 @@ class Bridge:
     relay: OperatorRelay
     poster: SlackPoster
     watcher: ParlantWatcher
+    dormant: DormantCases
     tasks: TaskGroup
     http: aiohttp.ClientSession
 
     async def start(self) -> None:
         """Resume what a previous run left, then follow Parlant and Slack."""
         await self.mirror.load()
+        await self.dormant.load()
         # Held before anything is queued: resumed, caught-up and new replies of a thread
         # all line up in the thread's order before the first one is delivered.
         self.relay.hold(self.mirror.handed_off_sessions)
@@ -159,14 +162,28 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             tasks.spawn,
             claimed=mirror.show_case,
         )
-        desk = CaseDesk(store, parlant, mirror, relay, poster, notices, gate, card)
+        dormant = DormantCases(store, parlant, mirror)
+        desk = CaseDesk(
+            store,
+            parlant,
+            mirror,
+            relay,
+            poster,
+            notices,
+            gate,
+            card,
+            dormant,
+            resolved_to_ai=settings.resolved_to_ai,
+        )
         listeners = BridgeListeners(settings, store, relay, notices, gate, tasks.spawn)
         case_listeners = CaseListeners(desk, store, notices, settings.handoff_channel)
         app = build_app(client, settings, listeners, case_listeners)
-        watcher = ParlantWatcher(parlant, mirror, settings.poll_seconds)
+        watcher = ParlantWatcher(parlant, mirror, dormant, settings.poll_seconds)
     except BaseException:
         with contextlib.suppress(Exception):
             await http.close()
             await store.close()
         raise
-    return Bridge(settings, app, client, store, mirror, relay, poster, watcher, tasks, http)
+    return Bridge(
+        settings, app, client, store, mirror, relay, poster, watcher, dormant, tasks, http
+    )

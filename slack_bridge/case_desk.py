@@ -9,10 +9,11 @@ with the messages around them, and the AI's first reply after a hand-back follow
 
 import logging
 
-from agent.handoff_protocol import hand_back_requests
+from agent.handoff_protocol import ApiRequest, close_requests, hand_back_requests
 from slack_bridge.case_card import mention
 from slack_bridge.cases import CaseState
 from slack_bridge.delivery import OperatorRelay, parse_held_key
+from slack_bridge.dormant import DormantCases
 from slack_bridge.errors import ParlantError
 from slack_bridge.formatting import quote
 from slack_bridge.held_notices import settled
@@ -53,8 +54,13 @@ class CaseDesk:
         notices: OperatorNotices,
         gate: OperatorGate,
         card: RootCard,
+        dormant: DormantCases,
+        *,
+        resolved_to_ai: bool,
     ) -> None:
         self._card = card
+        self._dormant = dormant
+        self._resolved_to_ai = resolved_to_ai
         self._store = store
         self._parlant = parlant
         self._mirror = mirror
@@ -132,20 +138,33 @@ class CaseDesk:
         self._mirror.run_in_order(session_id, job)
 
     def resolve(self, session_id: SessionId, user: UserId, channel: ChannelId) -> None:
-        """End the case: back to the AI if still handed off, and the thread stops following."""
+        """End the case: the thread stops following; the session returns to the AI, or
+        (``RESOLVED_SESSIONS=operators``) stays closed to it until the customer writes."""
 
         async def job() -> None:
             conversation = await self._store.conversation(session_id)
             if conversation is None or not conversation.mirrored:
                 await self._notices.tell(user, channel, "That case is already resolved.")
                 return
-            if conversation.active and not await self._return_to_ai(conversation, user, channel):
-                return
-            await self._store.set_state(session_id, CaseState.RESOLVED, user)
+            if self._resolved_to_ai:
+                if conversation.active and not await self._return_to_ai(
+                    conversation, user, channel
+                ):
+                    return
+                after = "The customer is with the AI"
+            else:
+                if not await self._close_to_ai(conversation, user, channel):
+                    return
+                after = "The AI stays silent; if the customer writes again, the case reopens here"
+            await self._store.set_state(
+                session_id, CaseState.RESOLVED, user, dormant=not self._resolved_to_ai
+            )
             self._mirror.note_case(session_id, CaseState.RESOLVED)
+            if not self._resolved_to_ai:
+                self._dormant.add(session_id)
             await self._announce(
                 session_id,
-                f":white_check_mark: *Resolved* by {mention(user)}. The customer is with the AI;"
+                f":white_check_mark: *Resolved* by {mention(user)}. {after};"
                 " this thread no longer follows the conversation. A new handoff reopens it.",
             )
 
@@ -154,17 +173,31 @@ class CaseDesk:
     async def _return_to_ai(
         self, conversation: Conversation, user: UserId, channel: ChannelId
     ) -> bool:
+        requests = hand_back_requests(conversation.session_id, instruction=None, speak=False)
+        return await self._perform(requests, conversation, user, channel)
+
+    async def _close_to_ai(
+        self, conversation: Conversation, user: UserId, channel: ChannelId
+    ) -> bool:
+        requests = close_requests(conversation.session_id)
+        return await self._perform(requests, conversation, user, channel)
+
+    async def _perform(
+        self,
+        requests: list[ApiRequest],
+        conversation: Conversation,
+        user: UserId,
+        channel: ChannelId,
+    ) -> bool:
         try:
-            for request in hand_back_requests(
-                conversation.session_id, instruction=None, speak=False
-            ):
+            for request in requests:
                 await self._parlant.perform(request)
         except ParlantError as error:
-            logger.warning("hand back of %s failed: %s", conversation.session_id, error)
+            logger.warning("%s failed: %s", requests[0].what, error)
             await self._notices.tell(
                 user,
                 channel,
-                f"Parlant is unreachable; `{conversation.ref}` was not handed back. Try again.",
+                f"Parlant is unreachable; nothing was changed in `{conversation.ref}`. Try again.",
             )
             return False
         return True

@@ -35,6 +35,9 @@ class BridgeSettings:
     posts_per_second: float
     edit_window_seconds: float
     """An operator's edit of a delivered reply within this time reaches the customer."""
+    resolved_to_ai: bool
+    """``RESOLVED_SESSIONS=ai``: a resolved case's session returns to the AI; ``operators``:
+    it stays closed to the AI and is handed off again when the customer writes."""
     log_level: str
     operators: OperatorRule
 
@@ -102,6 +105,9 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
     assert parlant_token is not None  # required above
 
     operators = _operator_rule(_get(environ, "SLACK_OPERATORS"))
+    resolved = (_get(environ, "RESOLVED_SESSIONS") or "ai").lower()
+    if resolved not in ("ai", "operators"):
+        raise ConfigError(f"RESOLVED_SESSIONS must be ai or operators, got {resolved!r}")
 
     return BridgeSettings(
         bot_token=Secret(bot_token),
@@ -119,6 +125,7 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         edit_window_seconds=60 * _number(environ, "SLACK_EDIT_WINDOW_MINUTES", 10.0, 0, 24 * 60),
         log_level=log_level,
         operators=operators,
+        resolved_to_ai=resolved == "ai",
     )
 
 

@@ -52,7 +52,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE slack_messages ADD COLUMN user_team TEXT",),
     # 3 — the thread's newest post the bridge knows of: where reading the thread back starts.
     ("ALTER TABLE conversations ADD COLUMN last_post_ts TEXT",),
-    # 4 — a handoff is a case: its state, owner, who changed it when, the reaction showing it;
+    # 4 — a handoff is a case: its state, owner, who changed it when, the reaction showing it,
+    # whether a resolved one waits for the customer to write again (``dormant``);
     # operator messages may be held (another operator owns the case, or it looks internal)
     # and corrections point at the reply they correct. A thread returned to the AI by the
     # first release stopped following its session: such cases are resolved.
@@ -62,6 +63,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE conversations ADD COLUMN state_by TEXT",
         "ALTER TABLE conversations ADD COLUMN owner TEXT",
         "ALTER TABLE conversations ADD COLUMN root_reaction TEXT",
+        "ALTER TABLE conversations ADD COLUMN dormant INTEGER NOT NULL DEFAULT 0",
         "UPDATE conversations SET state = CASE active WHEN 1 THEN 'waiting' ELSE 'resolved' END,"
         " state_since = opened_at",
         "ALTER TABLE conversations DROP COLUMN active",

@@ -253,7 +253,7 @@ class HandoffStore:
         """Handed off again: a fresh, unclaimed case in the same thread."""
         await self._write(
             "UPDATE conversations SET state = ?, state_since = ?, state_by = NULL, owner = NULL,"
-            " reason = ?, requested_at = ? WHERE session_id = ?",
+            " dormant = 0, reason = ?, requested_at = ? WHERE session_id = ?",
             CaseState.WAITING.value,
             time.time(),
             reason,
@@ -304,17 +304,35 @@ class HandoffStore:
             == 1
         )
 
-    async def set_state(self, session_id: SessionId, state: CaseState, by: UserId | None) -> bool:
-        """Back with the AI or resolved; ``False`` if the case already was."""
+    async def set_state(
+        self, session_id: SessionId, state: CaseState, by: UserId | None, *, dormant: bool = False
+    ) -> bool:
+        """Back with the AI or resolved; ``False`` if the case already was. A ``dormant``
+        resolved case is handed off again when its customer writes."""
         return (
             await self._write(
-                "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?"
-                " WHERE session_id = ? AND state != ?",
+                "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?,"
+                " dormant = ? WHERE session_id = ? AND state != ?",
                 state.value,
                 by,
                 time.time(),
+                int(dormant),
                 session_id,
                 state.value,
+            )
+            == 1
+        )
+
+    async def dormant_sessions(self) -> list[SessionId]:
+        rows = await self._all("SELECT session_id FROM conversations WHERE dormant = 1")
+        return [SessionId(row[0]) for row in rows]
+
+    async def wake(self, session_id: SessionId) -> bool:
+        """A dormant case's customer wrote; ``False`` if it was not dormant (any more)."""
+        return (
+            await self._write(
+                "UPDATE conversations SET dormant = 0 WHERE session_id = ? AND dormant = 1",
+                session_id,
             )
             == 1
         )

@@ -11,6 +11,7 @@
 import asyncio
 import logging
 
+from slack_bridge.dormant import DormantCases
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.retry import Backoff
@@ -22,9 +23,16 @@ RECONCILE_SECONDS = 3.0
 
 
 class ParlantWatcher:
-    def __init__(self, parlant: ParlantClient, mirror: ThreadMirror, poll_seconds: float) -> None:
+    def __init__(
+        self,
+        parlant: ParlantClient,
+        mirror: ThreadMirror,
+        dormant: DormantCases,
+        poll_seconds: float,
+    ) -> None:
         self._parlant = parlant
         self._mirror = mirror
+        self._dormant = dormant
         self._poll_seconds = poll_seconds
         self.streaming = False
 
@@ -38,6 +46,7 @@ class ParlantWatcher:
     def catch_up_all(self) -> None:
         for session_id in self._mirror.mirrored_sessions:
             self._mirror.request_catch_up(session_id)
+        self._dormant.check_all()
 
     async def reconcile_forever(self) -> None:
         while True:
@@ -61,6 +70,7 @@ class ParlantWatcher:
                         await self._reconcile_quietly()
                     elif notice.type == "event" and notice.event is not None:
                         self._mirror.add_event(notice.event)
+                        self._dormant.on_event(notice.event)
                     elif notice.type == "session" and notice.session_id is not None:
                         self._mirror.request_check(notice.session_id)
                 raise ParlantUnavailable("the push stream ended", None)

@@ -335,3 +335,57 @@ async def test_an_edit_outside_the_window_is_not_passed_on(
         lambda: any("not passed on" in e.text for e in slack_emulator.ephemerals(ids.ALICE))
     )
     await stays_false(lambda: _more_than(handoff, 1), 1.5)
+
+
+@pytest_asyncio.fixture
+async def closing_bridge(
+    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
+) -> AsyncIterator[BridgeProcess]:
+    """Resolved cases stay closed to the AI until their customer writes again."""
+    process = BridgeProcess(
+        slack_emulator,
+        bridge_agent.url,
+        tmp_path / "bridge",
+        extra_env={"RESOLVED_SESSIONS": "operators"},
+    )
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+async def test_a_case_resolved_closed_to_the_ai_reopens_when_the_customer_writes(
+    closing_bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
+) -> None:
+    handoff = await hand_off(slack_emulator, customers, "Ola Closed")
+    await slack_emulator.post_message(
+        ids.ALICE, HANDOFF_CHANNEL, "All done on our side", thread_ts=handoff.thread_ts
+    )
+    await operator_messages(handoff.chat, 1)
+    await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "resolve")
+    await _wait_root(slack_emulator, handoff, "*Resolved*")
+    session = await customers.sessions.retrieve(handoff.chat.session_id)
+    assert session.mode == "manual" and "handoff" not in (session.labels or [])
+    ai_before = await _ai_messages(handoff)
+
+    # Written while the bridge is away: found at its next start.
+    await closing_bridge.stop()
+    await handoff.chat.say("Sorry, one more thing about the invoice")
+    await closing_bridge.start()
+    await wait_for_thread_text(slack_emulator, handoff, "Handed off again", 30)
+    await wait_for_thread_text(slack_emulator, handoff, "one more thing about the invoice")
+    await _wait_root(slack_emulator, handoff, "*Waiting*")
+    assert await _ai_messages(handoff) == ai_before  # the AI stayed silent
+    again = await customers.sessions.retrieve(handoff.chat.session_id)
+    assert again.mode == "manual" and "handoff" in (again.labels or [])
+
+    # Resolved again, and this time the customer writes while the bridge listens.
+    await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "resolve")
+    await _wait_root(slack_emulator, handoff, "*Resolved*")
+    await handoff.chat.say("And the receipt?")
+    await wait_for_thread_text(slack_emulator, handoff, "And the receipt?", 30)
+    await _wait_root(slack_emulator, handoff, "*Waiting*")
+    handed_off_again = [m for m in replies(slack_emulator, handoff) if "Handed off again" in m.text]
+    assert len(handed_off_again) == 2
+    assert await _ai_messages(handoff) == ai_before

@@ -117,6 +117,10 @@ class Steps:
         return path
 
 
+INSTRUCTION = "the claim was approved; confirm it and close politely"
+INSTRUCTION_SHOWN = "The claim was approved; confirm it and close politely."
+
+
 def message(page: Page, role: str, text: str) -> Locator:
     return page.locator(f"#messages > li.message.{role}", has_text=text)
 
@@ -238,13 +242,23 @@ async def test_customer_chat_page(
     await expect(as_ai.locator(".support-mark")).to_have_count(0)
     await steps.check(page, "operator-as-ai", present=[AS_AI], absent=["!ai"])
 
-    # 6. The hand-back button: the page tells the customer at once — the bridge writes a
-    # custom event that wakes the page's long-poll (without it, only the 10 s session check).
-    clicked = time.monotonic()
+    # 6. The hand-back, with an instruction for the AI: the page tells the customer at once
+    # (the bridge writes a custom event that wakes the page's long-poll; without it, only
+    # the 10 s session check), then the AI speaks, following the instruction.
     await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, root.ts, "hand_back")
+    await slack_emulator.wait_until(lambda: bool(slack_emulator.views_opened(ids.ALICE)))
+    modal = slack_emulator.views_opened(ids.ALICE)[-1]
+    submitted = time.monotonic()
+    await slack_emulator.submit_view(
+        ids.ALICE,
+        modal.id,
+        {"instruction": {"text": {"type": "plain_text_input", "value": INSTRUCTION}}},
+    )
     await expect(notice(page, "back")).to_have_text(BACK, timeout=5_000)
-    print(f"hand-back -> customer page: {time.monotonic() - clicked:.1f} s")
-    await steps.check(page, "handed-back", present=[BACK])
+    print(f"hand-back -> customer page: {time.monotonic() - submitted:.1f} s")
+    follows = message(page, "agent", INSTRUCTION_SHOWN)
+    await expect(follows).to_have_count(1, timeout=WAIT_MS)
+    await steps.check(page, "handed-back", present=[BACK, INSTRUCTION_SHOWN])
 
     # 7. The AI answers the customer again.
     await say(page, POLICY_QUESTION)

@@ -18,13 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.case_desk import CaseDesk
 from slack_bridge.case_listeners import CaseListeners
+from slack_bridge.alerts import WaitAlerts
 from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.dormant import DormantCases
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
+from slack_bridge.ids import ChannelId
 from slack_bridge.parlant_client import ParlantClient
+from slack_bridge.placement import Placer
 from slack_bridge.root_card import RootCard
 from slack_bridge.slack_app import BridgeListeners, build_app
 from slack_bridge.slack_poster import SlackPoster
@@ -78,6 +81,7 @@ class Bridge:
     poster: SlackPoster
     watcher: ParlantWatcher
     dormant: DormantCases
+    alerts: WaitAlerts
     tasks: TaskGroup
     http: aiohttp.ClientSession
 
@@ -91,7 +95,8 @@ class Bridge:
         resumed = await self.relay.resume()
         if resumed:
             logger.info("resuming %d undelivered operator message(s)", resumed)
-        self.tasks.spawn(self._check_channel(), "slack-channel-check")
+        self.tasks.spawn(self._check_channels(), "slack-channel-check")
+        self.tasks.spawn(self.alerts.run_forever(), "wait-alerts")
         self._start_catch_up()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
@@ -105,20 +110,30 @@ class Bridge:
         self.relay.hold(self.mirror.handed_off_sessions)
         self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
 
-    async def _check_channel(self) -> None:
-        """Say plainly at start-up if the handoff channel cannot work (posts would wait)."""
-        channel = self.settings.handoff_channel
+    async def _check_channels(self) -> None:
+        """Say plainly at start-up if a channel handoffs go to cannot work (posts would wait)."""
+        for channel in self.settings.routes.channels:
+            await self._check_channel(channel)
+
+    async def _check_channel(self, channel: ChannelId) -> None:
+        setting = (
+            "SLACK_HANDOFF_CHANNEL"
+            if channel == self.settings.handoff_channel
+            else "HANDOFF_ROUTES"
+        )
         try:
             response = await self.client.conversations_info(channel=channel)
         except SlackApiError as error:
-            logger.error("SLACK_HANDOFF_CHANNEL %s: %s", channel, error.response.get("error"))
+            logger.error("%s channel %s: %s", setting, channel, error.response.get("error"))
             return
         except Exception as error:  # Slack unreachable: posts will retry anyway
             logger.warning("could not check channel %s: %s", channel, type(error).__name__)
             return
         info = response.get("channel") or {}
         if not info.get("is_member", True):
-            logger.error("the bot is not in #%s (%s): invite it", info.get("name"), channel)
+            logger.error(
+                "%s: the bot is not in #%s (%s): invite it", setting, info.get("name"), channel
+            )
 
     async def _catch_up_slack(self) -> None:
         """Runs with deliveries held (``_start_catch_up``); releases them whatever happens."""
@@ -150,7 +165,10 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
         card = RootCard(store, poster, client, settings.handoff_channel)
-        mirror = ThreadMirror(store, parlant, poster, card, settings.handoff_channel, tasks.spawn)
+        placer = Placer(parlant, settings.routes)
+        mirror = ThreadMirror(
+            store, parlant, poster, card, placer, settings.handoff_channel, tasks.spawn
+        )
         gate = OperatorGate(client, settings.handoff_channel, settings.operators)
         relay = OperatorRelay(
             store,
@@ -175,7 +193,9 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             dormant,
             resolved_to_ai=settings.resolved_to_ai,
         )
-        listeners = BridgeListeners(settings, store, relay, notices, gate, tasks.spawn)
+        channels = frozenset(settings.routes.channels)
+        listeners = BridgeListeners(settings, store, relay, notices, gate, channels, tasks.spawn)
+        alerts = WaitAlerts(store, poster, settings.routes, mirror.show_case)
         case_listeners = CaseListeners(desk, store, notices, settings.handoff_channel)
         app = build_app(client, settings, listeners, case_listeners)
         watcher = ParlantWatcher(parlant, mirror, dormant, settings.poll_seconds)
@@ -185,5 +205,5 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             await store.close()
         raise
     return Bridge(
-        settings, app, client, store, mirror, relay, poster, watcher, dormant, tasks, http
+        settings, app, client, store, mirror, relay, poster, watcher, dormant, alerts, tasks, http
     )

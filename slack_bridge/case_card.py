@@ -58,12 +58,14 @@ def mention(user: str) -> str:
     return f"<@{escape(user)}>"
 
 
-def root_message(summary: HandoffSummary, case: Case) -> tuple[str, list[Block]]:
+def root_message(
+    summary: HandoffSummary, case: Case, *, now: float | None = None
+) -> tuple[str, list[Block]]:
     """The thread's opening message for ``case``: fallback text and blocks.
 
-    A status line tells the state, who changed it and when; the buttons are those that make
-    sense in that state. The customer's name is one line and the reason a block quote, both
-    inert.
+    A status line tells the state, who changed it and when (and, given ``now``, how long a
+    waiting case has waited); the buttons are those that make sense in that state. The
+    customer's name is one line and the reason a block quote, both inert.
     """
     name = one_line(summary.customer_name)
     reason = summary.reason
@@ -79,7 +81,7 @@ def root_message(summary: HandoffSummary, case: Case) -> tuple[str, list[Block]]
                 emoji=True,
             )
         ),
-        SectionBlock(text=mrkdwn(_status(case))),
+        SectionBlock(text=mrkdwn(_status(case) + _waited(case, now))),
         SectionBlock(
             fields=[
                 mrkdwn(fit(name, lambda text: f"*Customer*\n{inert(text)}", FIELD_CHARS)),
@@ -130,6 +132,21 @@ def _status(case: Case) -> str:
         case CaseState.RESOLVED:
             by = f" by {mention(case.by)}" if case.by else ""
             return f"{emoji} *Resolved*{by} {when}"
+
+
+def waited(case: Case, now: float) -> str:
+    """How long the case has been in its state: ``45 s``, ``7 min``, ``2 h 5 min``."""
+    seconds = max(0, int(now - case.since))
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _waited(case: Case, now: float | None) -> str:
+    if now is None or case.state is not CaseState.WAITING:
+        return ""
+    return f" · waited *{waited(case, now)}*"
 
 
 def _help(ref: str) -> str:

@@ -69,9 +69,9 @@ class CaseDesk:
         self._notices = notices
         self._gate = gate
 
-    async def refusal(self, user: UserId) -> str | None:
-        """Why ``user`` may not act for customers, or ``None`` for an operator."""
-        verdict = await self._gate.check(user)
+    async def refusal(self, user: UserId, channel: ChannelId | None) -> str | None:
+        """Why ``user`` may not act for the customers of ``channel``, or ``None``."""
+        verdict = await self._gate.check(user, channel=channel)
         return None if verdict.allowed else f"Nothing was done. {REFUSALS[verdict]}"
 
     # ---- ownership -------------------------------------------------------------------
@@ -247,7 +247,7 @@ class CaseDesk:
                 response_url, "Kept as an internal note; the customer never sees it."
             )
             return
-        if (refusal := await self.refusal(user)) is not None:
+        if (refusal := await self.refusal(user, message.channel)) is not None:
             await self._answer(response_url, refusal)
             return
         answer = "Sent to the customer."

@@ -38,9 +38,15 @@ class CaseListeners:
         """A button of the root message: claim, take over, release, hand back, resolve."""
         action = body["actions"][0]
         user = UserId(str(body["user"]["id"]))
-        channel = ChannelId(str((body.get("channel") or {}).get("id") or self._channel))
         session_id = SessionId(str(action["value"]))
-        if (refusal := await self._desk.refusal(user)) is not None:
+        conversation = await self._store.conversation(session_id)
+        # The case's own channel decides who may act (a click may come from the Home tab).
+        channel = (
+            conversation.channel
+            if conversation is not None and conversation.channel is not None
+            else ChannelId(str((body.get("channel") or {}).get("id") or self._channel))
+        )
+        if (refusal := await self._desk.refusal(user, channel)) is not None:
             await self._notices.tell(user, channel, refusal)
             return
         answer: str | None = None
@@ -53,7 +59,6 @@ class CaseListeners:
         elif action_id == RESOLVE_ACTION:
             self._desk.resolve(session_id, user, channel)
         elif action_id == HAND_BACK_ACTION:
-            conversation = await self._store.conversation(session_id)
             if conversation is None or not conversation.active:
                 answer = "That session is already back with the AI."
             else:
@@ -65,10 +70,11 @@ class CaseListeners:
     async def on_hand_back_view(self, body: Mapping[str, Any], ack: AsyncAck) -> None:
         view = body["view"]
         user = UserId(str(body["user"]["id"]))
-        if (refusal := await self._desk.refusal(user)) is not None:
+        conversation = await self._store.conversation(SessionId(str(view["private_metadata"])))
+        channel = conversation.channel if conversation is not None else None
+        if (refusal := await self._desk.refusal(user, channel)) is not None:
             await ack(response_action="errors", errors={INSTRUCTION_BLOCK: refusal})
             return
-        conversation = await self._store.conversation(SessionId(str(view["private_metadata"])))
         if conversation is None or not conversation.active:
             await ack(
                 response_action="errors",

@@ -10,6 +10,7 @@ from agent.settings import load_api_token
 from slack_bridge.errors import ConfigError
 from slack_bridge.ids import ChannelId
 from slack_bridge.operators import OperatorRule
+from slack_bridge.routes import Routes, default_routes, load_routes
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
@@ -35,6 +36,8 @@ class BridgeSettings:
     posts_per_second: float
     edit_window_seconds: float
     """An operator's edit of a delivered reply within this time reaches the customer."""
+    routes: Routes
+    """``HANDOFF_ROUTES``: which channel each handoff goes to (default: the handoff channel)."""
     resolved_to_ai: bool
     """``RESOLVED_SESSIONS=ai``: a resolved case's session returns to the AI; ``operators``:
     it stays closed to the AI and is handed off again when the customer writes."""
@@ -105,6 +108,12 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
     assert parlant_token is not None  # required above
 
     operators = _operator_rule(_get(environ, "SLACK_OPERATORS"))
+    routes_file = _get(environ, "HANDOFF_ROUTES")
+    routes = (
+        load_routes(Path(routes_file), ChannelId(channel))
+        if routes_file
+        else default_routes(ChannelId(channel))
+    )
     resolved = (_get(environ, "RESOLVED_SESSIONS") or "ai").lower()
     if resolved not in ("ai", "operators"):
         raise ConfigError(f"RESOLVED_SESSIONS must be ai or operators, got {resolved!r}")
@@ -126,6 +135,7 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         log_level=log_level,
         operators=operators,
         resolved_to_ai=resolved == "ai",
+        routes=routes,
     )
 
 

@@ -197,7 +197,7 @@ class OperatorRelay:
                 " message was not sent to the customer.",
             )
             return
-        verdict = await self._gate.check(message.user_id, message.user_team)
+        verdict = await self._gate.check(message.user_id, message.user_team, conversation.channel)
         if not verdict.allowed:
             await self._hold_back(message, verdict)
             return

@@ -70,6 +70,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state)",
         "ALTER TABLE slack_messages ADD COLUMN reply_to TEXT",
     ),
+    # 5 — routing: the rule that placed a case (its channel is ``channel``), and when the
+    # channel was last reminded of a case waiting unclaimed.
+    (
+        "ALTER TABLE conversations ADD COLUMN route TEXT",
+        "ALTER TABLE conversations ADD COLUMN alerted_at REAL",
+    ),
 )
 
 

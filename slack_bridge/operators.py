@@ -103,16 +103,19 @@ class OperatorGate:
         self._sets: _Cached[frozenset[str]] = _Cached(ttl)
         self._team: str | None = None
 
-    async def check(self, user: UserId, user_team: str | None = None) -> Verdict:
-        """Whether ``user`` may speak to customers (``user_team`` from the event, if any)."""
+    async def check(
+        self, user: UserId, user_team: str | None = None, channel: ChannelId | None = None
+    ) -> Verdict:
+        """Whether ``user`` may speak to the customers of ``channel`` (default: the handoff
+        channel; ``user_team`` from the event, if any)."""
         try:
-            return await self._check(user, user_team)
+            return await self._check(user, user_team, channel or self._channel)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             reason = error.response.get("error") if isinstance(error, SlackApiError) else error
             logger.warning("could not check whether %s is an operator: %s", user, reason)
             return Verdict.UNKNOWN
 
-    async def _check(self, user: UserId, user_team: str | None) -> Verdict:
+    async def _check(self, user: UserId, user_team: str | None, channel: ChannelId) -> Verdict:
         team = await self._own_team()
         if user_team and user_team != team:
             return Verdict.EXTERNAL
@@ -124,7 +127,9 @@ class OperatorGate:
         if person.guest:
             return Verdict.GUEST
         if self._rule.channel_members:
-            members = await self._sets.get(f"channel:{self._channel}", self._channel_members)
+            members = await self._sets.get(
+                f"channel:{channel}", functools.partial(self._channel_members, channel)
+            )
             return Verdict.OPERATOR if user in members else Verdict.NOT_OPERATOR
         if user in self._rule.users:
             return Verdict.OPERATOR
@@ -149,12 +154,12 @@ class OperatorGate:
             bot_or_gone=bool(info.get("is_bot") or info.get("deleted")),
         )
 
-    async def _channel_members(self) -> frozenset[str]:
+    async def _channel_members(self, channel: ChannelId) -> frozenset[str]:
         members: set[str] = set()
         cursor: str | None = None
         while True:
             response = await self._client.conversations_members(
-                channel=self._channel, limit=PAGE_SIZE, cursor=cursor
+                channel=channel, limit=PAGE_SIZE, cursor=cursor
             )
             members.update(response.get("members") or ())
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None

@@ -39,6 +39,7 @@ class HandoffMark:
 class ParlantSession:
     id: SessionId
     customer_id: str
+    agent_id: str
     mode: str
     labels: frozenset[str]
     handoff: HandoffMark | None
@@ -49,6 +50,14 @@ class ParlantSession:
         # The handoff tool writes the label and metadata; the engine switches the mode to
         # manual right after the tool returns, so the marking alone is the signal.
         return HANDOFF_LABEL in self.labels and self.handoff is not None
+
+
+@dataclass(frozen=True)
+class ParlantCustomer:
+    name: str
+    tags: frozenset[str]
+    """Tag ids."""
+    metadata: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -88,6 +97,7 @@ def parse_session(raw: Mapping[str, Any]) -> ParlantSession:
     return ParlantSession(
         id=SessionId(str(raw["id"])),
         customer_id=str(raw.get("customer_id") or ""),
+        agent_id=str(raw.get("agent_id") or ""),
         mode=str(raw.get("mode") or "auto"),
         labels=frozenset(raw.get("labels") or ()),
         handoff=handoff,
@@ -203,13 +213,67 @@ class ParlantClient:
             raise
         return parse_session(raw)
 
-    async def customer_name(self, customer_id: str) -> str:
-        """The customer's display name (``Guest`` when Parlant has none)."""
+    async def customer(self, customer_id: str) -> ParlantCustomer:
+        """The customer's display name (``Guest`` when Parlant has none), tags and metadata.
+
+        Raises:
+            ParlantUnavailable: Parlant could not be reached.
+        """
         try:
             raw = await self._request("GET", _path("customers", customer_id), what="read customer")
         except ParlantRejected:
-            return "Guest"
-        return str(raw.get("name") or "Guest")
+            return ParlantCustomer("Guest", frozenset(), {})
+        metadata = raw.get("metadata") or {}
+        return ParlantCustomer(
+            name=str(raw.get("name") or "Guest"),
+            tags=frozenset(str(tag) for tag in raw.get("tags") or ()),
+            metadata={str(key): str(value) for key, value in metadata.items()},
+        )
+
+    async def active_journeys(self, session_id: SessionId) -> list[str]:
+        """Ids of the journeys active in the session's latest completed turn (each turn
+        ends with a ``ready`` status event listing them).
+
+        Raises:
+            ParlantUnavailable: Parlant could not be reached.
+            ParlantRejected: unknown session.
+        """
+        raw = await self._request(
+            "GET",
+            _path("sessions", session_id, "events"),
+            params={"min_offset": "0", "kinds": "status", "wait_for_data": "0"},
+            what=f"list status events of {session_id}",
+        )
+        for event in reversed(raw):
+            data = (event.get("data") or {}).get("data") or {}
+            if isinstance(data, Mapping) and data.get("stage") == "completed":
+                journeys = data.get("matched_journeys") or []
+                return [str(j["id"]) for j in journeys if isinstance(j, Mapping) and "id" in j]
+        return []
+
+    async def journey_title(self, journey_id: str) -> str | None:
+        """A journey's title, or ``None`` if Parlant does not know it.
+
+        Raises:
+            ParlantUnavailable: Parlant could not be reached.
+        """
+        try:
+            raw = await self._request("GET", _path("journeys", journey_id), what="read journey")
+        except ParlantRejected:
+            return None
+        return str(raw.get("title") or "") or None
+
+    async def tag_name(self, tag_id: str) -> str | None:
+        """A tag's name, or ``None`` if Parlant does not know the tag.
+
+        Raises:
+            ParlantUnavailable: Parlant could not be reached.
+        """
+        try:
+            raw = await self._request("GET", _path("tags", tag_id), what="read tag")
+        except ParlantRejected:
+            return None
+        return str(raw.get("name") or "") or None
 
     async def events(
         self, session_id: SessionId, min_offset: int, kinds: str = "message"

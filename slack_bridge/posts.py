@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -18,6 +19,15 @@ from slack_bridge.ids import Ts
 
 POST_EVENT_TYPE = "parlant_bridge_post"
 """Slack message metadata type of every post but root messages (which keep their own)."""
+
+
+class PostPriority(IntEnum):
+    """What a channel posts first (lowest first): a new handoff's root message, then live
+    messages, then history (e.g. "Conversation so far")."""
+
+    ROOT = 0
+    LIVE = 1
+    BACKLOG = 2
 
 
 @dataclass
@@ -44,6 +54,9 @@ class Post:
     parts: int = 1
     transcript: bool = False
     """One of the posts of "Conversation so far" (rather than a live message)."""
+    priority: PostPriority = PostPriority.LIVE
+    """How soon the channel takes it, next to other threads' posts (never before the posts
+    queued ahead of it in its own thread)."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     posted: "asyncio.Future[Ts | None]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -85,7 +98,11 @@ def covered_key(covers: tuple[int, int], part: int, parts: int) -> str:
     return f"offsets-{covers[0]}-{covers[1]}-{part}-of-{parts}"
 
 
-def transcript_posts(pieces: Sequence[str], covers: tuple[int, int]) -> list[Post]:
+def transcript_posts(
+    pieces: Sequence[str],
+    covers: tuple[int, int],
+    priority: PostPriority = PostPriority.BACKLOG,
+) -> list[Post]:
     """ "Conversation so far" as posts that say which offsets they show."""
     return [
         Post(
@@ -94,13 +111,19 @@ def transcript_posts(pieces: Sequence[str], covers: tuple[int, int]) -> list[Pos
             part=number,
             parts=len(pieces),
             transcript=True,
+            priority=priority,
             key="transcript-" + covered_key(covers, number, len(pieces)),
         )
         for number, piece in enumerate(pieces, start=1)
     ]
 
 
-def line_post(line: Line, offset: int, icon_emoji: str | None = None) -> list[Post]:
+def line_post(
+    line: Line,
+    offset: int,
+    icon_emoji: str | None = None,
+    priority: PostPriority = PostPriority.LIVE,
+) -> list[Post]:
     """One session message as posts: one, or several parts when it is too long for one."""
     text, username = combine([line])
     pieces = _pieces(text)
@@ -114,6 +137,7 @@ def line_post(line: Line, offset: int, icon_emoji: str | None = None) -> list[Po
             covers=covers,
             part=number,
             parts=len(pieces),
+            priority=priority,
             key=covered_key(covers, number, len(pieces)),
         )
         for number, piece in enumerate(pieces, start=1)

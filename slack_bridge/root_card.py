@@ -6,6 +6,7 @@ failure is logged and the next change shows the state again.
 """
 
 import logging
+import time
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -54,13 +55,14 @@ class RootCard:
             "event_type": ROOT_EVENT_TYPE,
             "event_payload": {"session_id": conversation.session_id},
         }
+        channel = conversation.channel or self._channel
         thread_ts = await self._poster.post(
-            self._channel, None, Post(text=text, blocks=blocks, metadata=metadata)
+            channel, None, Post(text=text, blocks=blocks, metadata=metadata)
         )
         if thread_ts is None:
             logger.error("Slack refused the root message of %s", conversation.session_id)
             return None
-        await self._store.set_thread(conversation.session_id, self._channel, thread_ts)
+        await self._store.set_thread(conversation.session_id, channel, thread_ts)
         opened = await self._store.conversation(conversation.session_id)
         if opened is not None:
             await self._react(opened)
@@ -72,7 +74,8 @@ class RootCard:
         found = await self._find(conversation)
         if found is None:
             return await self.post(conversation)
-        await self._store.set_thread(conversation.session_id, self._channel, found)
+        channel = conversation.channel or self._channel
+        await self._store.set_thread(conversation.session_id, channel, found)
         logger.info("found the root message of %s: %s", conversation.ref, found)
         return found
 
@@ -80,7 +83,7 @@ class RootCard:
         """Edit the root message in place to show the case as it is now."""
         if conversation.channel is None or conversation.thread_ts is None:
             return
-        text, blocks = root_message(summary(conversation), conversation.case)
+        text, blocks = root_message(summary(conversation), conversation.case, now=time.time())
         try:
             await self._client.chat_update(
                 channel=conversation.channel, ts=conversation.thread_ts, text=text, blocks=blocks
@@ -119,7 +122,7 @@ class RootCard:
         try:
             while True:
                 response = await self._client.conversations_history(
-                    channel=self._channel,
+                    channel=conversation.channel or self._channel,
                     oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
                     include_all_metadata=True,
                     limit=200,

@@ -44,9 +44,12 @@ class BridgeListeners:
         relay: OperatorRelay,
         notices: OperatorNotices,
         gate: OperatorGate,
+        channels: frozenset[ChannelId],
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
         self._channel = settings.handoff_channel
+        self._channels = channels
+        """Every channel the bridge opens threads in (the handoff channel and routes')."""
         self._edit_window = settings.edit_window_seconds
         self._gate = gate
         self._spawn = spawn
@@ -55,7 +58,7 @@ class BridgeListeners:
         self._notices = notices
 
     async def _thread_conversation(self, channel: str, thread_ts: str) -> Conversation | None:
-        if channel != self._channel:
+        if channel not in self._channels:
             return None
         return await self._store.conversation_by_thread(ChannelId(channel), Ts(thread_ts))
 
@@ -63,9 +66,9 @@ class BridgeListeners:
         """A courtesy to an operator, sent after Slack's event is acknowledged."""
         self._spawn(notice, "operator-notice")
 
-    async def _refusal(self, user: UserId) -> str | None:
-        """Why ``user`` may not act for customers, or ``None`` for an operator."""
-        verdict = await self._gate.check(user)
+    async def _refusal(self, user: UserId, channel: ChannelId | None) -> str | None:
+        """Why ``user`` may not act for the customers of ``channel``, or ``None``."""
+        verdict = await self._gate.check(user, channel=channel)
         return None if verdict.allowed else f"Nothing was sent. {REFUSALS[verdict]}"
 
     async def on_message(self, event: Mapping[str, Any]) -> None:
@@ -160,14 +163,19 @@ class BridgeListeners:
     async def on_as_ai_command(self, command: Mapping[str, Any]) -> str:
         """``/as-ai [ref] text``: the answer is private to the operator."""
         user = UserId(str(command["user_id"]))
-        if (refusal := await self._refusal(user)) is not None:
+        channel = ChannelId(str(command.get("channel_id") or ""))
+        if (refusal := await self._refusal(user, channel)) is not None:
             return refusal
-        if command.get("channel_id") != self._channel:
-            return f"`{AS_AI_COMMAND}` works only in the handoff channel, <#{self._channel}>."
+        if channel not in self._channels:
+            return f"`{AS_AI_COMMAND}` works only in a handoff channel, such as <#{self._channel}>."
         target = await resolve_as_ai(self._store, user, str(command.get("text") or ""))
         if isinstance(target, Refusal):
             return target.text
         conversation = target.conversation
+        if conversation.channel != channel and (
+            refusal := await self._refusal(user, conversation.channel)
+        ):
+            return refusal
         taken = await self._relay.submit(
             OperatorMessage(
                 channel=ChannelId(str(command.get("channel_id") or self._channel)),
@@ -189,10 +197,11 @@ class BridgeListeners:
     async def open_as_ai_modal(
         self, client: AsyncWebClient, trigger_id: str, session_id: str, user: str, channel: str
     ) -> None:
-        if (refusal := await self._refusal(UserId(user))) is not None:
+        conversation = await self._store.conversation(SessionId(session_id))
+        case_channel = conversation.channel if conversation is not None else ChannelId(channel)
+        if (refusal := await self._refusal(UserId(user), case_channel)) is not None:
             await self._notices.tell(UserId(user), ChannelId(channel), refusal)
             return
-        conversation = await self._store.conversation(SessionId(session_id))
         if conversation is None or not conversation.active:
             await self._notices.tell(
                 UserId(user),
@@ -207,7 +216,9 @@ class BridgeListeners:
         view = body["view"]
         text = as_ai_text_from(view["state"]["values"])
         conversation = await self._store.conversation(SessionId(str(view["private_metadata"])))
-        if (refusal := await self._refusal(UserId(str(body["user"]["id"])))) is not None:
+        user = UserId(str(body["user"]["id"]))
+        channel = conversation.channel if conversation is not None else None
+        if (refusal := await self._refusal(user, channel)) is not None:
             await ack(response_action="errors", errors={AS_AI_BLOCK: refusal})
             return
         if not text:

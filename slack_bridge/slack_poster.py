@@ -1,9 +1,10 @@
 """Posting into Slack threads at Slack's pace, in order, each post exactly once.
 
 Slack allows about one ``chat.postMessage`` per second per channel (short bursts are
-fine), shared by every thread of the handoff channel. Each channel gets one worker that
-takes threads in turn; when several messages for one thread are waiting, they go out as
-one post.
+fine), shared by every thread of the handoff channel. Each channel gets one worker; when
+Slack's pace lets it post, it asks its ``PostQueue`` what matters most (a new handoff's root,
+then live messages, then history; threads in turn at equal priority). When several
+messages for one thread are waiting, they go out as one post.
 
 Every post carries a key in its Slack message metadata. When the outcome of an attempt is
 unknown — a timeout, a dropped connection, a 5xx after Slack may have stored the post —
@@ -17,7 +18,6 @@ Slack takes the post: an outage delays messages and never drops them.
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
@@ -25,8 +25,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_bridge.formatting import POST_CHARS
 from slack_bridge.ids import ChannelId, Ts
+from slack_bridge.post_queue import PostQueue
 from slack_bridge.posts import Post, Shown, combined, shown_in
 from slack_bridge.retry import Backoff
 
@@ -67,7 +67,7 @@ class TokenBucket:
 
 
 class ChannelPoster:
-    """The single writer of one channel: threads in turn, paced, with retries."""
+    """The single writer of one channel: most urgent first, paced, with retries."""
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ class ChannelPoster:
         self._channel = channel
         self._bucket = TokenBucket(rate, burst)
         self._max_backoff = max_backoff
-        self._waiting: OrderedDict[Ts | None, list[Post]] = OrderedDict()
+        self._queue = PostQueue()
         self._wakeup = asyncio.Event()
         self._parked: dict[Ts, str] = {}
         self._newest: dict[Ts, Ts] = {}
@@ -91,7 +91,7 @@ class ChannelPoster:
         if thread_ts is not None and thread_ts in self._parked:
             post.posted.set_result(None)
             return
-        self._waiting.setdefault(thread_ts, []).append(post)
+        self._queue.add(thread_ts, post)
         self._wakeup.set()
 
     def parked(self, thread_ts: Ts) -> str | None:
@@ -103,36 +103,24 @@ class ChannelPoster:
 
     @property
     def backlog(self) -> int:
-        return sum(len(posts) for posts in self._waiting.values())
+        return len(self._queue)
 
     async def run(self) -> None:
         while True:
-            if not self._waiting:
+            if not self._queue:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            thread_ts, posts = next(iter(self._waiting.items()))
-            batch = self._take_batch(posts)
-            if not posts:
-                del self._waiting[thread_ts]
-            else:
-                self._waiting.move_to_end(thread_ts)
+            # Choose only once Slack's pace allows a post: what came meanwhile may matter more.
             await self._bucket.take()
+            thread_ts, batch = self._queue.take()
             ts = await self._deliver(thread_ts, batch)
             for post in batch:
                 if not post.posted.done():
                     post.posted.set_result(ts)
             if ts is None and thread_ts is not None and thread_ts in self._parked:
-                for waiting in self._waiting.pop(thread_ts, []):
+                for waiting in self._queue.drop(thread_ts):
                     waiting.posted.set_result(None)
-
-    def _take_batch(self, posts: list[Post]) -> list[Post]:
-        batch = [posts.pop(0)]
-        size = len(batch[0].text)
-        while posts and batch[0].line and posts[0].line and size + len(posts[0].text) < POST_CHARS:
-            size += len(posts[0].text) + 120  # room for a speaker line
-            batch.append(posts.pop(0))
-        return batch
 
     async def _deliver(self, thread_ts: Ts | None, batch: list[Post]) -> Ts | None:
         post = batch[0] if len(batch) == 1 else combined(batch)

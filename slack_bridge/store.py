@@ -40,6 +40,10 @@ class Conversation:
     case: Case
     root_reaction: str | None
     """The state reaction the bridge put on the root message."""
+    route: str | None
+    """The routing rule that placed the case (``None``: the default, or an earlier release)."""
+    alerted_at: float | None
+    """When its channel was last reminded that the case waits unclaimed."""
 
     @property
     def active(self) -> bool:
@@ -109,12 +113,15 @@ def _conversation(row: Sequence[Any]) -> Conversation:
             by=UserId(row[13]) if row[13] else None,
         ),
         root_reaction=row[14],
+        route=row[15],
+        alerted_at=float(row[16]) if row[16] is not None else None,
     )
 
 
 _CONVERSATION_COLUMNS = (
     "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor,"
-    " opened_at, last_post_ts, state, state_since, owner, state_by, root_reaction"
+    " opened_at, last_post_ts, state, state_since, owner, state_by, root_reaction, route,"
+    " alerted_at"
 )
 _MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team, reply_to"
 _OPEN_STATES = tuple(state.value for state in CaseState if state.open)
@@ -205,7 +212,14 @@ class HandoffStore:
         return [_conversation(row) for row in rows]
 
     async def create_conversation(
-        self, session_id: SessionId, customer_name: str, reason: str, requested_at: str
+        self,
+        session_id: SessionId,
+        customer_name: str,
+        reason: str,
+        requested_at: str,
+        *,
+        channel: ChannelId | None = None,
+        route: str | None = None,
     ) -> Conversation:
         """A new, active conversation with a reference no other session has."""
         for length in range(4, 9):
@@ -215,7 +229,7 @@ class HandoffStore:
         now = time.time()
         await self._write(
             "INSERT INTO conversations (session_id, ref, customer_name, reason, requested_at,"
-            " opened_at, state, state_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " opened_at, state, state_since, channel, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             session_id,
             ref,
             customer_name,
@@ -224,6 +238,8 @@ class HandoffStore:
             now,
             CaseState.WAITING.value,
             now,
+            channel,
+            route,
         )
         created = await self.conversation(session_id)
         assert created is not None
@@ -253,7 +269,7 @@ class HandoffStore:
         """Handed off again: a fresh, unclaimed case in the same thread."""
         await self._write(
             "UPDATE conversations SET state = ?, state_since = ?, state_by = NULL, owner = NULL,"
-            " dormant = 0, reason = ?, requested_at = ? WHERE session_id = ?",
+            " dormant = 0, alerted_at = NULL, reason = ?, requested_at = ? WHERE session_id = ?",
             CaseState.WAITING.value,
             time.time(),
             reason,
@@ -333,6 +349,21 @@ class HandoffStore:
             await self._write(
                 "UPDATE conversations SET dormant = 0 WHERE session_id = ? AND dormant = 1",
                 session_id,
+            )
+            == 1
+        )
+
+    async def mark_alerted(self, conversation: Conversation, now: float) -> bool:
+        """Record a reminder for a waiting case; ``False`` if one was recorded since
+        ``conversation`` was read, or the case no longer waits."""
+        return (
+            await self._write(
+                "UPDATE conversations SET alerted_at = ?"
+                " WHERE session_id = ? AND state = ? AND alerted_at IS ?",
+                now,
+                conversation.session_id,
+                CaseState.WAITING.value,
+                conversation.alerted_at,
             )
             == 1
         )

@@ -19,6 +19,7 @@ from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.formatting import Line, inert_line, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
+from slack_bridge.placement import Placer
 from slack_bridge.posts import Post, line_post, transcript_posts
 from slack_bridge.retry import Backoff
 from slack_bridge.root_card import RootCard
@@ -90,10 +91,12 @@ class ThreadMirror:
         parlant: ParlantClient,
         poster: SlackPoster,
         card: RootCard,
+        placer: Placer,
         channel: ChannelId,
         spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
         self._card = card
+        self._placer = placer
         self._store = store
         self._parlant = parlant
         self._poster = poster
@@ -252,9 +255,14 @@ class ThreadMirror:
 
     async def _open(self, session: ParlantSession, work: _Work) -> None:
         assert session.handoff is not None
-        name = await self._parlant.customer_name(session.customer_id)
+        placement = await self._placer.place(session)
         conversation = await self._store.create_conversation(
-            session.id, name, session.handoff.reason, session.handoff.requested_at.isoformat()
+            session.id,
+            placement.customer_name,
+            session.handoff.reason,
+            session.handoff.requested_at.isoformat(),
+            channel=placement.route.channel,
+            route=placement.route.name,
         )
         self.note_case(session.id, conversation.case.state)
         thread_ts = await self._card.post(conversation)
@@ -280,13 +288,12 @@ class ThreadMirror:
         if reopened.thread_ts is None:
             await self._card.find_or_post(reopened)
         else:
-            self._poster.channel(self._channel).unpark(reopened.thread_ts)
+            channel = self._channel_of(reopened)
+            self._poster.channel(channel).unpark(reopened.thread_ts)
             if not conversation.mirrored:  # resolved: what happened since comes first
                 await self._catch_up(session.id, work)
             notice = f":repeat: *Handed off again* — {inert_line(session.handoff.reason)}"
-            await self._poster.post(
-                self._channel, reopened.thread_ts, Post(text=notice, broadcast=True)
-            )
+            await self._poster.post(channel, reopened.thread_ts, Post(text=notice, broadcast=True))
             await self._card.show(reopened)
         work.next_offset = None
         await self._catch_up(session.id, work)
@@ -313,7 +320,8 @@ class ThreadMirror:
             return
         self.note_case(conversation.session_id, state)
         if conversation.thread_ts is not None:
-            await self._poster.post(self._channel, conversation.thread_ts, Post(text=notice))
+            channel = self._channel_of(conversation)
+            await self._poster.post(channel, conversation.thread_ts, Post(text=notice))
             changed = await self._store.conversation(conversation.session_id)
             if changed is not None:
                 await self._card.show(changed)
@@ -335,7 +343,8 @@ class ThreadMirror:
         if conversation is None or not conversation.mirrored or conversation.thread_ts is None:
             return
         thread_ts = conversation.thread_ts
-        if self._poster.channel(self._channel).parked(thread_ts):
+        channel = self._channel_of(conversation)
+        if self._poster.channel(channel).parked(thread_ts):
             return  # its messages wait for the next handoff
         if work.next_offset is None:
             work.next_offset = conversation.cursor
@@ -357,7 +366,7 @@ class ThreadMirror:
                 for post in posts[work.shown_parts.pop(event.offset, 0) :]:
                     last = post.part == post.parts
                     waiting.append(
-                        (event.offset, last, self._poster.submit(self._channel, thread_ts, post))
+                        (event.offset, last, self._poster.submit(channel, thread_ts, post))
                     )
             work.next_offset = event.offset + 1
         await self._await_posts(conversation, work, waiting)
@@ -374,7 +383,9 @@ class ThreadMirror:
         for index, (offset, complete, posted) in enumerate(waiting):
             ts = await posted
             if ts is None and (
-                why := self._poster.channel(self._channel).parked(conversation.thread_ts)
+                why := self._poster.channel(self._channel_of(conversation)).parked(
+                    conversation.thread_ts
+                )
             ):
                 self._park(conversation, work, why)
                 return
@@ -391,7 +402,7 @@ class ThreadMirror:
         (the bridge may have stopped after Slack took a post but before the cursor moved)."""
         assert conversation.thread_ts is not None
         shown = await self._poster.shown(
-            self._channel, conversation.thread_ts, conversation.last_post_ts
+            self._channel_of(conversation), conversation.thread_ts, conversation.last_post_ts
         )
         work.verified = True
         assert work.next_offset is not None
@@ -429,7 +440,7 @@ class ThreadMirror:
             (
                 last,
                 post.part == post.parts,
-                self._poster.submit(self._channel, conversation.thread_ts, post),
+                self._poster.submit(self._channel_of(conversation), conversation.thread_ts, post),
             )
             for post in posts[work.shown_parts.pop(-1, 0) :]
         ]
@@ -446,7 +457,12 @@ class ThreadMirror:
             f"({inert_line(conversation.customer_name)}) no longer accepts messages ({why})."
             " The customer's messages are kept and posted when the session is handed off again."
         )
-        self._poster.submit(self._channel, None, Post(text=notice))
+        self._poster.submit(self._channel_of(conversation), None, Post(text=notice))
+
+    def _channel_of(self, conversation: Conversation) -> ChannelId:
+        """Where the case's thread is (conversations of the first release may have none
+        recorded before their thread was opened: the handoff channel)."""
+        return conversation.channel or self._channel
 
     async def _line_to_mirror(self, event: ParlantEvent, customer_name: str) -> Line | None:
         if from_bridge(event) or await self._store.created_by_bridge(event.id):

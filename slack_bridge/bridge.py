@@ -16,16 +16,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slack_bridge.alerts import WaitAlerts
 from slack_bridge.case_desk import CaseDesk
 from slack_bridge.case_listeners import CaseListeners
-from slack_bridge.alerts import WaitAlerts
 from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.dormant import DormantCases
+from slack_bridge.ids import ChannelId
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
-from slack_bridge.ids import ChannelId
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.placement import Placer
 from slack_bridge.root_card import RootCard

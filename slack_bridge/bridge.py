@@ -28,6 +28,7 @@ from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.placement import Placer
+from slack_bridge.queue_board import QueueBoard
 from slack_bridge.root_card import RootCard
 from slack_bridge.slack_app import BridgeListeners, build_app
 from slack_bridge.slack_poster import SlackPoster
@@ -82,6 +83,7 @@ class Bridge:
     watcher: ParlantWatcher
     dormant: DormantCases
     alerts: WaitAlerts
+    board: QueueBoard
     tasks: TaskGroup
     http: aiohttp.ClientSession
 
@@ -97,6 +99,7 @@ class Bridge:
             logger.info("resuming %d undelivered operator message(s)", resumed)
         self.tasks.spawn(self._check_channels(), "slack-channel-check")
         self.tasks.spawn(self.alerts.run_forever(), "wait-alerts")
+        self.tasks.spawn(self.board.run_forever(), "queue-board")
         self._start_catch_up()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
@@ -164,12 +167,13 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
         poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
-        card = RootCard(store, poster, client, settings.handoff_channel)
+        gate = OperatorGate(client, settings.handoff_channel, settings.operators)
+        board = QueueBoard(client, store, gate)
+        card = RootCard(store, poster, client, settings.handoff_channel, board.changed)
         placer = Placer(parlant, settings.routes)
         mirror = ThreadMirror(
             store, parlant, poster, card, placer, settings.handoff_channel, tasks.spawn
         )
-        gate = OperatorGate(client, settings.handoff_channel, settings.operators)
         relay = OperatorRelay(
             store,
             parlant,
@@ -197,7 +201,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         listeners = BridgeListeners(settings, store, relay, notices, gate, channels, tasks.spawn)
         alerts = WaitAlerts(store, poster, settings.routes, mirror.show_case)
         case_listeners = CaseListeners(desk, store, notices, settings.handoff_channel)
-        app = build_app(client, settings, listeners, case_listeners)
+        app = build_app(client, settings, listeners, case_listeners, board)
         watcher = ParlantWatcher(parlant, mirror, dormant, settings.poll_seconds)
     except BaseException:
         with contextlib.suppress(Exception):
@@ -205,5 +209,17 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             await store.close()
         raise
     return Bridge(
-        settings, app, client, store, mirror, relay, poster, watcher, dormant, alerts, tasks, http
+        settings,
+        app,
+        client,
+        store,
+        mirror,
+        relay,
+        poster,
+        watcher,
+        dormant,
+        alerts,
+        board,
+        tasks,
+        http,
     )

@@ -24,6 +24,11 @@ class Placer:
         self._journey_titles: dict[str, str | None] = {}
         self._uses_journeys = any(rule.journeys for rule in routes.rules)
 
+    def urgency(self, route_name: str | None) -> int:
+        """How its channel ranks a case's posts next to others' (0 first): the priority of
+        the route that placed it."""
+        return int(self._routes.named(route_name).priority)
+
     async def place(self, session: ParlantSession) -> Placement:
         """The customer's name and the route of a handed-off session.
 

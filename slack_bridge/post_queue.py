@@ -1,7 +1,7 @@
 """Which waiting posts a channel sends next: pure, no I/O.
 
 Each thread keeps its posts in the order they came. The thread whose oldest waiting post
-has the best priority goes next; threads at the same priority take turns, the one served
+has the best priority (then the best urgency, its case's route priority) goes next; threads at the same priority take turns, the one served
 longest ago first. A thread's turn takes its oldest post, and the session lines right behind
 it that fit into the same Slack message.
 """
@@ -13,21 +13,24 @@ from slack_bridge.ids import Ts
 from slack_bridge.posts import Post, PostPriority
 
 SPEAKER_LINE_CHARS = 120  # room for each speaker line a combined post adds
+URGENCIES = (0, 1, 2)
 
 
 class PostQueue:
     def __init__(self) -> None:
         self._threads: dict[Ts | None, deque[Post]] = {}
-        # Each waiting thread is in exactly one line: that of its oldest post's priority.
-        self._lines: dict[PostPriority, OrderedDict[Ts | None, None]] = {
-            priority: OrderedDict() for priority in sorted(PostPriority)
+        # Each waiting thread is in exactly one line: that of its oldest post's rank.
+        self._lines: dict[tuple[PostPriority, int], OrderedDict[Ts | None, None]] = {
+            (priority, urgency): OrderedDict()
+            for priority in sorted(PostPriority)
+            for urgency in URGENCIES
         }
 
     def add(self, thread_ts: Ts | None, post: Post) -> None:
         posts = self._threads.get(thread_ts)
         if posts is None:
             self._threads[thread_ts] = deque([post])
-            self._lines[post.priority][thread_ts] = None
+            self._lines[_rank(post)][thread_ts] = None
         else:
             posts.append(post)
 
@@ -44,7 +47,7 @@ class PostQueue:
         posts = self._threads[thread_ts]
         batch = _batch(posts)
         if posts:
-            self._lines[posts[0].priority][thread_ts] = None
+            self._lines[_rank(posts[0])][thread_ts] = None
         else:
             del self._threads[thread_ts]
         return thread_ts, batch
@@ -54,7 +57,7 @@ class PostQueue:
         posts = self._threads.pop(thread_ts, None)
         if not posts:
             return []
-        del self._lines[posts[0].priority][thread_ts]
+        del self._lines[_rank(posts[0])][thread_ts]
         return list(posts)
 
     def __bool__(self) -> bool:
@@ -62,6 +65,10 @@ class PostQueue:
 
     def __len__(self) -> int:
         return sum(len(posts) for posts in self._threads.values())
+
+
+def _rank(post: Post) -> tuple[PostPriority, int]:
+    return post.priority, min(max(post.urgency, URGENCIES[0]), URGENCIES[-1])
 
 
 def _batch(posts: deque[Post]) -> list[Post]:

@@ -57,6 +57,9 @@ class Post:
     priority: PostPriority = PostPriority.LIVE
     """How soon the channel takes it, next to other threads' posts (never before the posts
     queued ahead of it in its own thread)."""
+    urgency: int = 1
+    """The case's route priority (0 high, 1 normal, 2 low): orders posts of equal
+    ``priority`` (a high-priority case's root before a normal one's)."""
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
     posted: "asyncio.Future[Ts | None]" = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()

@@ -7,6 +7,7 @@ failure is logged and the next change shows the state again.
 
 import logging
 import time
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_bridge.case_card import STATE_REACTIONS, root_message
 from slack_bridge.formatting import HandoffSummary
 from slack_bridge.ids import ChannelId, Ts
-from slack_bridge.posts import Post
+from slack_bridge.posts import Post, PostPriority
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
 
@@ -42,14 +43,18 @@ class RootCard:
         poster: SlackPoster,
         client: AsyncWebClient,
         channel: ChannelId,
+        changed: Callable[[], None],
     ) -> None:
+        self._changed = changed
+        """Told after every change shown (the live queue follows the root messages)."""
         self._store = store
         self._poster = poster
         self._client = client
         self._channel = channel
 
-    async def post(self, conversation: Conversation) -> Ts | None:
-        """Open the thread: post the root message and remember where it is."""
+    async def post(self, conversation: Conversation, urgency: int = 1) -> Ts | None:
+        """Open the thread: post the root message and remember where it is (``urgency``:
+        the case's route priority, 0 first)."""
         text, blocks = root_message(summary(conversation), conversation.case)
         metadata = {
             "event_type": ROOT_EVENT_TYPE,
@@ -57,12 +62,21 @@ class RootCard:
         }
         channel = conversation.channel or self._channel
         thread_ts = await self._poster.post(
-            channel, None, Post(text=text, blocks=blocks, metadata=metadata)
+            channel,
+            None,
+            Post(
+                text=text,
+                blocks=blocks,
+                metadata=metadata,
+                priority=PostPriority.ROOT,
+                urgency=urgency,
+            ),
         )
         if thread_ts is None:
             logger.error("Slack refused the root message of %s", conversation.session_id)
             return None
         await self._store.set_thread(conversation.session_id, channel, thread_ts)
+        self._changed()
         opened = await self._store.conversation(conversation.session_id)
         if opened is not None:
             await self._react(opened)
@@ -83,6 +97,7 @@ class RootCard:
         """Edit the root message in place to show the case as it is now."""
         if conversation.channel is None or conversation.thread_ts is None:
             return
+        self._changed()
         text, blocks = root_message(summary(conversation), conversation.case, now=time.time())
         try:
             await self._client.chat_update(

@@ -24,12 +24,14 @@ from slack_bridge.inbound_messages import Intent, parse_thread_message
 from slack_bridge.modals import AS_AI_BLOCK, AS_AI_VIEW, HAND_BACK_VIEW, as_ai_text_from, as_ai_view
 from slack_bridge.notices import NOTE_KEPT, OperatorNotices
 from slack_bridge.operators import REFUSALS, OperatorGate
+from slack_bridge.queue_board import QueueBoard
 from slack_bridge.store import COMMAND_ORIGIN, Conversation, HandoffStore, OperatorMessage
 from slack_bridge.targets import Refusal, resolve_as_ai
 
 logger = logging.getLogger(__name__)
 
 AS_AI_COMMAND = "/as-ai"
+QUEUE_COMMAND = "/handoffs"
 AS_AI_SHORTCUT = "reply_as_ai"
 EVERYTHING = re.compile(".*")
 
@@ -268,6 +270,7 @@ def build_app(
     settings: BridgeSettings,
     listeners: BridgeListeners,
     case_listeners: CaseListeners,
+    board: QueueBoard,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -311,6 +314,16 @@ def build_app(
     async def hand_back_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
         await case_listeners.on_hand_back_view(body, ack)
 
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab") == "home" and event.get("user"):
+            await board.opened(UserId(str(event["user"])))
+
+    @app.command(QUEUE_COMMAND)
+    async def handoffs(ack: AsyncAck, command: dict[str, Any]) -> None:
+        text, blocks = await board.answer(UserId(str(command["user_id"])))
+        await ack(text=text, blocks=list(blocks), response_type="ephemeral")
+
     @app.shortcut(AS_AI_SHORTCUT)
     async def shortcut(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -339,6 +352,6 @@ def build_app(
 
     @app.command(EVERYTHING)
     async def other_command(ack: AsyncAck) -> None:
-        await ack(text="This app only knows /as-ai.", response_type="ephemeral")
+        await ack(text="This app knows /as-ai and /handoffs.", response_type="ephemeral")
 
     return app

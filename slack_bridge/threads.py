@@ -20,7 +20,7 @@ from slack_bridge.formatting import Line, inert_line, transcript
 from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
 from slack_bridge.placement import Placer
-from slack_bridge.posts import Post, line_post, transcript_posts
+from slack_bridge.posts import Post, PostPriority, line_post, transcript_posts
 from slack_bridge.retry import Backoff
 from slack_bridge.root_card import RootCard
 from slack_bridge.slack_poster import SlackPoster
@@ -229,7 +229,7 @@ class ThreadMirror:
             await self._catch_up(session_id, work)
         if work.events:
             events, work.events = work.events, []
-            await self._mirror(session_id, work, events)
+            await self._mirror(session_id, work, events, PostPriority.LIVE)
         while work.jobs:
             job = work.jobs.pop(0)
             try:
@@ -265,7 +265,7 @@ class ThreadMirror:
             route=placement.route.name,
         )
         self.note_case(session.id, conversation.case.state)
-        thread_ts = await self._card.post(conversation)
+        thread_ts = await self._card.post(conversation, self._placer.urgency(conversation.route))
         if thread_ts is None:
             return
         work.verified = work.transcript = True  # a new thread shows nothing yet
@@ -334,16 +334,22 @@ class ThreadMirror:
         start = work.next_offset if work.next_offset is not None else conversation.cursor
         async with self._reads:
             events = await self._parlant.events(session_id, start)
-        await self._mirror(session_id, work, events)
+        # Read back over REST: history, which a live message of another thread goes before.
+        await self._mirror(session_id, work, events, PostPriority.BACKLOG)
 
     async def _mirror(
-        self, session_id: SessionId, work: _Work, events: Iterable[ParlantEvent]
+        self,
+        session_id: SessionId,
+        work: _Work,
+        events: Iterable[ParlantEvent],
+        priority: PostPriority,
     ) -> None:
         conversation = await self._store.conversation(session_id)
         if conversation is None or not conversation.mirrored or conversation.thread_ts is None:
             return
         thread_ts = conversation.thread_ts
         channel = self._channel_of(conversation)
+        urgency = self._placer.urgency(conversation.route)
         if self._poster.channel(channel).parked(thread_ts):
             return  # its messages wait for the next handoff
         if work.next_offset is None:
@@ -362,7 +368,9 @@ class ThreadMirror:
         for event in fresh:
             line = await self._line_to_mirror(event, conversation.customer_name)
             if line is not None:
-                posts = line_post(line, event.offset, ICONS.get(event.source))
+                posts = line_post(line, event.offset, ICONS.get(event.source), priority)
+                for post in posts:
+                    post.urgency = urgency
                 for post in posts[work.shown_parts.pop(event.offset, 0) :]:
                     last = post.part == post.parts
                     waiting.append(
@@ -435,6 +443,8 @@ class ThreadMirror:
         ]
         last = events[-1].offset if events else -1
         posts = transcript_posts(transcript(lines), (events[0].offset if events else -1, last))
+        for post in posts:
+            post.urgency = self._placer.urgency(conversation.route)
         work.next_offset = last + 1
         waiting = [
             (

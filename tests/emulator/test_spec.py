@@ -146,6 +146,7 @@ async def _call_every_method(emulator: SlackEmulator, client: AsyncWebClient) ->
         metadata={"event_type": "handoff", "event_payload": {"id": "s2"}},
     )
     await client.chat_postEphemeral(channel=C, user=ids.BOB, text="psst")
+    await client.chat_getPermalink(channel=C, message_ts=human)
     await client.reactions_add(channel=C, timestamp=human, name="eyes")
     await client.reactions_remove(channel=C, timestamp=human, name="eyes")
     await client.conversations_replies(channel=C, ts=root["ts"], include_all_metadata=True)

@@ -1,4 +1,5 @@
-"""A local Slack for the test suite: Web API, Events API, Socket Mode, commands, modals.
+"""A local Slack for the test suite: Web API, Events API, Socket Mode, commands, modals and
+the App Home.
 
 See ``emulator.SlackEmulator`` for the operator-facing API, ``workspace.default_workspace``
 for who exists (full members, guests, a Slack Connect user, a user group), ``faults`` for

@@ -2,8 +2,8 @@
 
 The app talks to it with slack-sdk (``AsyncWebClient(base_url=emulator.api_url)``) and
 receives what people do over HTTP (``use_http(request_url)``) or Socket Mode
-(``use_socket_mode()``). Tests act as people (``post_message``, ``run_slash_command`` ...) and
-read what Slack shows (``messages``, ``thread``, ``ephemerals`` ...).
+(``use_socket_mode()``). Tests act as people (``post_message``, ``run_slash_command``,
+``open_app_home`` ...) and read what Slack shows (``messages``, ``thread``, ``home_view`` ...).
 
 The default workspace (``workspace.default_workspace``) has full members, guests, a Slack
 Connect user and a user group, so tests can tell who may act for the workspace. Failures are
@@ -361,6 +361,15 @@ class SlackEmulator:
     async def add_reaction(self, user_id: str, channel: str, ts: str, name: str) -> None:
         people.react(self.state, user_id, channel, ts, name, add=True)
 
+    async def open_app_home(self, user_id: str, *, tab: str = "home") -> None:
+        """``user_id`` opens the app's App Home (its Home tab, or ``tab="messages"``).
+
+        Slack sends ``app_home_opened`` (when ``subscribed_events`` has it) with ``channel``
+        the person's DM with the app and, on the Home tab, the ``view`` last published for
+        them (none before the first ``views.publish``). Delivery is in the background.
+        """
+        people.open_app_home(self.state, user_id, tab)
+
     async def run_slash_command(
         self, user_id: str, channel: str, command: str, text: str = "", thread_ts: str | None = None
     ) -> interactions.CommandResult:
@@ -387,6 +396,20 @@ class SlackEmulator:
         """
         return await interactions.click_ephemeral_button(
             self.state, self.deliverer, self.base_url, user_id, ephemeral, action_id
+        )
+
+    async def click_home_button(
+        self, user_id: str, action_id: str, value: str | None = None
+    ) -> interactions.InteractionResult:
+        """``user_id`` clicks a button of the Home tab the app published for them.
+
+        The ``block_actions`` payload has ``container`` ``{"type": "view", "view_id": …}`` and
+        the whole ``view``; as from Slack, no ``channel``, ``message`` or ``response_url``.
+        ``value`` picks one of several buttons sharing ``action_id``. ValueError if nothing
+        was published, or no (or more than one) button matches.
+        """
+        return await interactions.click_home_button(
+            self.state, self.deliverer, user_id, action_id, value
         )
 
     async def open_message_shortcut(

@@ -223,6 +223,55 @@ async def click_ephemeral_button(
     )
 
 
+async def click_home_button(
+    state: SlackState,
+    deliverer: Deliverer,
+    user_id: str,
+    action_id: str,
+    value: str | None,
+) -> InteractionResult:
+    """``user_id`` clicks a button of the Home tab the app published for them."""
+    state.workspace.user(user_id)
+    view = next(
+        (v for v in state.views.values() if v.user == user_id and v.state is ViewState.PUBLISHED),
+        None,
+    )
+    if view is None:
+        raise ValueError(f"the app published no Home tab for {user_id}")
+    block_id, element = _view_element(view, action_id, value)
+    trigger_id = state.new_trigger(user_id)
+    payload = payloads.view_block_actions_payload(
+        state, state.workspace.user(user_id), view, block_id, element, trigger_id
+    )
+    reply = await deliverer.deliver_once(f"action-{trigger_id}", Kind.INTERACTIVE, payload)
+    return InteractionResult(
+        "block_actions", reply.status, reply.outcome, reply.ack_payload, trigger_id
+    )
+
+
+def _view_element(view: View, action_id: str, value: str | None) -> tuple[str | None, JsonDict]:
+    """The one element ``action_id`` (with ``value``, when given) of a view; a list of
+    cases repeats an action_id, so only its value tells the buttons apart."""
+    found = [
+        (block_id, element)
+        for block_id, element in iter_block_elements(view.blocks)
+        if element.get("action_id") == action_id
+        and (value is None or element.get("value") == value)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        values = sorted(str(element.get("value")) for _, element in found)
+        raise ValueError(f"{len(found)} elements with action_id {action_id!r}; values: {values}")
+    available = sorted(
+        f"{element.get('action_id')}={element.get('value')}"
+        for _, element in iter_block_elements(view.blocks)
+    )
+    raise ValueError(
+        f"no element with action_id {action_id!r} and value {value!r}; elements: {available}"
+    )
+
+
 def _element(blocks: list[JsonDict] | None, action_id: str) -> tuple[str | None, JsonDict]:
     """The (block_id, element) of the interactive element ``action_id``; ValueError if none."""
     found = iter_block_elements(blocks or [])

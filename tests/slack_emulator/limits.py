@@ -123,6 +123,8 @@ class _BlockChecker:
     def __init__(self) -> None:
         self.errors: list[str] = []
         self.block_ids: set[str] = set()
+        # Slack wants an action_id unique within its block only: a list of cases may give
+        # every case's block the same "claim" button.
         self.action_ids: set[str] = set()
 
     def fail(self, problem: str, pointer: str) -> None:
@@ -167,6 +169,7 @@ class _BlockChecker:
         if kind not in BLOCK_TYPES:
             self.fail(f"unsupported type: {kind}", f"{pointer}/type")
             return
+        self.action_ids = set()
         block_id = block.get("block_id")
         if block_id is not None:
             if not isinstance(block_id, str) or len(block_id) > MAX_ID:

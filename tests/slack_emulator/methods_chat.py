@@ -1,4 +1,5 @@
-"""chat.postMessage, chat.update, chat.delete, chat.postEphemeral, reactions.add/remove."""
+"""chat.postMessage, chat.update, chat.delete, chat.postEphemeral, chat.getPermalink and
+reactions.add/remove."""
 
 from __future__ import annotations
 
@@ -133,6 +134,24 @@ def post_ephemeral(state: SlackState, req: ApiRequest) -> JsonDict:
     return {"message_ts": ephemeral.ts, **content.response_extras()}
 
 
+def get_permalink(state: SlackState, req: ApiRequest) -> JsonDict:
+    """``https://<domain>.slack.com/archives/<channel>/p<ts without the dot>``; a reply's
+    link also names its thread (``?thread_ts=…&cid=…``), as Slack's are."""
+    ws = state.workspace
+    channel = ws.channels.get(req.text("channel") or "")
+    if channel is None or (channel.is_private and not ws.bot_is_member(channel.id)):
+        raise ApiError("channel_not_found")
+    message = state.messages.get_including_tombstones(
+        channel.id, req.require("message_ts", "message_not_found")
+    )
+    if message is None:
+        raise ApiError("message_not_found")
+    permalink = f"{ws.url}archives/{channel.id}/p{message.ts.replace('.', '')}"
+    if message.is_reply:
+        permalink += f"?thread_ts={message.thread_ts}&cid={channel.id}"
+    return {"channel": channel.id, "permalink": permalink}
+
+
 def _reaction_target(state: SlackState, req: ApiRequest) -> tuple[Message, str]:
     channel = channel_for_bot(state, req.text("channel"))
     name = req.require("name", "invalid_name").strip(":")
@@ -171,6 +190,7 @@ HANDLERS: dict[str, Handler] = {
     "chat.update": update,
     "chat.delete": delete,
     "chat.postEphemeral": post_ephemeral,
+    "chat.getPermalink": get_permalink,
     "reactions.add": reactions_add,
     "reactions.remove": reactions_remove,
 }

@@ -126,6 +126,23 @@ def reaction_event(state: SlackState, kind: str, user: str, msg: Message, name: 
     }
 
 
+def app_home_opened_event(
+    state: SlackState, user: User, channel: str, tab: str, view: View | None
+) -> JsonDict:
+    """``app_home_opened``: ``channel`` is the person's DM with the app; ``view`` (the Home
+    tab as last published for them) comes only with the Home tab."""
+    event: JsonDict = {
+        "type": "app_home_opened",
+        "user": user.id,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": state.clock.next(),
+    }
+    if tab == "home" and view is not None:
+        event["view"] = view.to_api()
+    return event
+
+
 def rich_text_blocks(block_id: str, text: str) -> list[JsonDict]:
     """The rich_text block Slack's clients attach to what a human typed."""
     return [
@@ -211,7 +228,7 @@ def _action(state: SlackState, block_id: str | None, element: JsonDict) -> JsonD
         "type": element.get("type", "button"),
         "action_ts": state.clock.next(),
     }
-    for key in ("text", "value", "style"):
+    for key in ("text", "value", "style", "url"):
         if key in element:
             action[key] = element[key]
     return action
@@ -273,6 +290,28 @@ def ephemeral_block_actions_payload(
             "channel": {"id": ephemeral.channel, "name": channel_name(state, ephemeral.channel)},
             "state": {"values": {}},
             "response_url": response_url,
+            "actions": [_action(state, block_id, element)],
+        }
+    )
+    return payload
+
+
+def view_block_actions_payload(
+    state: SlackState,
+    user: User,
+    view: View,
+    block_id: str | None,
+    element: JsonDict,
+    trigger_id: str,
+) -> JsonDict:
+    """A click in a view (the Home tab): ``container`` names the view, which comes whole;
+    there is no ``channel``, ``message`` or ``response_url``."""
+    payload = _common(state, "block_actions", user, trigger_id)
+    payload.update(
+        {
+            "container": {"type": "view", "view_id": view.id},
+            "view": view.to_api(),
+            "state": {"values": {}},
             "actions": [_action(state, block_id, element)],
         }
     )

@@ -1,4 +1,5 @@
-"""What people (and other bots) do in channels: post, reply, edit, delete, share, react.
+"""What people (and other bots) do in channels: post, reply, edit, delete, share, react; and
+opening the app's App Home.
 
 Each action changes the stored state the way Slack would and emits the event Slack would send
 to the app; delivery happens in the background.
@@ -10,6 +11,7 @@ from typing import Any
 
 from tests.slack_emulator import methods_chat, payloads, render
 from tests.slack_emulator.messages import Message
+from tests.slack_emulator.records import ViewState
 from tests.slack_emulator.state import SlackState
 
 JsonDict = dict[str, Any]
@@ -166,3 +168,22 @@ def react(state: SlackState, user_id: str, channel: str, ts: str, name: str, *, 
         del message.reactions[name]
     kind = "reaction_added" if add else "reaction_removed"
     state.emit(payloads.reaction_event(state, kind, user_id, message, name))
+
+
+APP_HOME_TABS = ("home", "messages")
+
+
+def open_app_home(state: SlackState, user_id: str, tab: str = "home") -> None:
+    """A person opens the app's App Home on ``tab``; Slack says so with ``app_home_opened``."""
+    if tab not in APP_HOME_TABS:
+        raise ValueError(f"the App Home has the tabs {APP_HOME_TABS}, not {tab!r}")
+    ws = state.workspace
+    user = ws.user(user_id)
+    if ws.team_of(user.id) not in ws.app_installed_teams:
+        raise ValueError(f"{user_id}'s workspace has not installed the app: no App Home for them")
+    dm = ws.open_dm(user.id)
+    view = next(
+        (v for v in state.views.values() if v.user == user.id and v.state is ViewState.PUBLISHED),
+        None,
+    )
+    state.emit(payloads.app_home_opened_event(state, user, dm.id, tab, view))

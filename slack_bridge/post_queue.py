@@ -1,9 +1,10 @@
 """Which waiting posts a channel sends next: pure, no I/O.
 
 Each thread keeps its posts in the order they came. The thread whose oldest waiting post
-has the best priority (then the best urgency, its case's route priority) goes next; threads at the same priority take turns, the one served
-longest ago first. A thread's turn takes its oldest post, and the session lines right behind
-it that fit into the same Slack message.
+has the best priority (then the best urgency: its case's route priority) goes next;
+threads at the same rank take turns, the one served longest ago first. A thread's turn
+takes its oldest post, and the session lines right behind it that fit into the same Slack
+message.
 """
 
 from collections import OrderedDict, deque

@@ -91,7 +91,7 @@ async def test_guests_connect_users_and_non_members_cannot_reach_the_customer(
     await slack_emulator.run_slash_command(ids.ALICE, ids.dm_id(ids.ALICE), "/as-ai", f"{ref} hi")
     await slack_emulator.wait_until(
         lambda: any(
-            "works only in the handoff channel" in e.text
+            "works only in a handoff channel" in e.text
             for e in slack_emulator.ephemerals(ids.ALICE)
         )
     )

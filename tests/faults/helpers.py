@@ -245,8 +245,11 @@ class Conversation:
         await self.emulator.post_message(
             self.operator, HANDOFF_CHANNEL, text, thread_ts=self.thread_ts
         )
-        delivery = self.emulator.deliveries[-1]  # submitted synchronously by post_message
-        assert delivery.event.get("text") == text, delivery.event
+        # Submitted synchronously by post_message; the bridge's own edits (the root message
+        # showing the case's state) may be delivered around it.
+        delivery = next(
+            d for d in reversed(self.emulator.deliveries) if d.event.get("text") == text
+        )
         self.operator_sent.append(text)
         return delivery
 

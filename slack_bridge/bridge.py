@@ -167,7 +167,12 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
         poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
         notices = OperatorNotices(client)
-        gate = OperatorGate(client, settings.handoff_channel, settings.operators)
+        gate = OperatorGate(
+            client,
+            settings.handoff_channel,
+            settings.operators,
+            channels=frozenset(settings.routes.channels),
+        )
         board = QueueBoard(client, store, gate)
         card = RootCard(store, poster, client, settings.handoff_channel, board.changed)
         placer = Placer(parlant, settings.routes)

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bridge.ids import ChannelId, Ts, UserId
-from slack_bridge.inbound_messages import Intent, parse_thread_message
+from slack_bridge.ids import Ts
+from slack_bridge.inbound_messages import Intent, ThreadMessage, parse_thread_message
 from slack_bridge.store import OperatorMessage, StoredMessage
 
 CORRECTION_ORIGIN = "correction"
@@ -20,14 +20,8 @@ CORRECTION_PREFIX = "Correction: "
 
 @dataclass(frozen=True)
 class Edit:
-    channel: ChannelId
-    ts: Ts
-    """The edited message's own ts."""
-    thread_ts: Ts
-    user: UserId
-    text: str
-    """The new text, prefix (``!ai ``) removed."""
-    intent: Intent
+    reply: ThreadMessage
+    """The reply as it reads now (its ``ts`` is the original's; its prefix is removed)."""
     edited_ts: Ts
 
 
@@ -43,15 +37,7 @@ def parse_edit(event: Mapping[str, Any]) -> Edit | None:
     reply = parse_thread_message({**message, "type": "message", "channel": event.get("channel")})
     if reply is None:
         return None
-    return Edit(
-        channel=reply.channel,
-        ts=reply.ts,
-        thread_ts=reply.thread_ts,
-        user=reply.user,
-        text=reply.text,
-        intent=reply.intent,
-        edited_ts=Ts(str(edited["ts"])),
-    )
+    return Edit(reply, Ts(str(edited["ts"])))
 
 
 class EditOutcome(enum.Enum):
@@ -66,11 +52,11 @@ class EditOutcome(enum.Enum):
 
 
 def judge_edit(stored: StoredMessage | None, edit: Edit, window_seconds: float) -> EditOutcome:
-    if stored is None or edit.intent is Intent.NOTE or not edit.text:
+    if stored is None or edit.reply.intent is Intent.NOTE or not edit.reply.text:
         return EditOutcome.IGNORE
     if stored.held:
         return EditOutcome.EDIT_HELD
-    if stored.state not in ("pending", "delivered") or edit.text == stored.message.text:
+    if stored.state not in ("pending", "delivered") or edit.reply.text == stored.message.text:
         return EditOutcome.IGNORE
     if float(edit.edited_ts) - float(stored.message.ts) > window_seconds:
         return EditOutcome.TOO_LATE
@@ -85,7 +71,7 @@ def correction(original: OperatorMessage, edit: Edit) -> OperatorMessage:
         session_id=original.session_id,
         user_id=original.user_id,
         as_ai=original.as_ai,
-        text=CORRECTION_PREFIX + edit.text,
+        text=CORRECTION_PREFIX + edit.reply.text,
         origin=CORRECTION_ORIGIN,
         user_team=original.user_team,
         reply_to=original.ts,

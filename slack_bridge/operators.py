@@ -95,9 +95,12 @@ class OperatorGate:
         channel: ChannelId,
         rule: OperatorRule,
         ttl: float = CACHE_SECONDS,
+        channels: frozenset[ChannelId] = frozenset(),
     ) -> None:
         self._client = client
         self._channel = channel
+        self._channels = channels | {channel}
+        """The channels handoffs go to: only their members can be operators."""
         self._rule = rule
         self._people: _Cached[_Person] = _Cached(ttl)
         self._sets: _Cached[frozenset[str]] = _Cached(ttl)
@@ -106,10 +109,13 @@ class OperatorGate:
     async def check(
         self, user: UserId, user_team: str | None = None, channel: ChannelId | None = None
     ) -> Verdict:
-        """Whether ``user`` may speak to the customers of ``channel`` (default: the handoff
-        channel; ``user_team`` from the event, if any)."""
+        """Whether ``user`` may speak to the customers of ``channel`` (default, and for any
+        channel handoffs do not go to — a DM is not a team: the handoff channel;
+        ``user_team`` from the event, if any)."""
+        if channel not in self._channels:
+            channel = self._channel
         try:
-            return await self._check(user, user_team, channel or self._channel)
+            return await self._check(user, user_team, channel)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             reason = error.response.get("error") if isinstance(error, SlackApiError) else error
             logger.warning("could not check whether %s is an operator: %s", user, reason)

@@ -257,11 +257,7 @@ class ParlantClient:
         Raises:
             ParlantUnavailable: Parlant could not be reached.
         """
-        try:
-            raw = await self._request("GET", _path("journeys", journey_id), what="read journey")
-        except ParlantRejected:
-            return None
-        return str(raw.get("title") or "") or None
+        return await self._name("journeys", journey_id, "title")
 
     async def tag_name(self, tag_id: str) -> str | None:
         """A tag's name, or ``None`` if Parlant does not know the tag.
@@ -269,11 +265,16 @@ class ParlantClient:
         Raises:
             ParlantUnavailable: Parlant could not be reached.
         """
+        return await self._name("tags", tag_id, "name")
+
+    async def _name(self, collection: str, item_id: str, field: str) -> str | None:
         try:
-            raw = await self._request("GET", _path("tags", tag_id), what="read tag")
+            raw = await self._request(
+                "GET", _path(collection, item_id), what=f"read {collection} {item_id}"
+            )
         except ParlantRejected:
             return None
-        return str(raw.get("name") or "") or None
+        return str(raw.get(field) or "") or None
 
     async def events(
         self, session_id: SessionId, min_offset: int, kinds: str = "message"

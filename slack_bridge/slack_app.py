@@ -113,13 +113,16 @@ class BridgeListeners:
 
     async def _on_edit(self, event: Mapping[str, Any]) -> None:
         edit = parse_edit(event)
-        if edit is None or await self._thread_conversation(edit.channel, edit.thread_ts) is None:
+        if edit is None:
             return
-        stored = await self._store.operator_message(edit.channel, edit.ts)
+        reply = edit.reply
+        if await self._thread_conversation(reply.channel, reply.thread_ts) is None:
+            return
+        stored = await self._store.operator_message(reply.channel, reply.ts)
         match judge_edit(stored, edit, self._edit_window):
             case EditOutcome.EDIT_HELD:
                 assert stored is not None
-                await self._store.edit_held(stored.message, edit.text)
+                await self._store.edit_held(stored.message, reply.text)
             case EditOutcome.CORRECT:
                 assert stored is not None
                 await self._relay.submit(correction(stored.message, edit))
@@ -127,11 +130,11 @@ class BridgeListeners:
                 minutes = round(self._edit_window / 60)
                 self._later(
                     self._notices.tell(
-                        edit.user,
-                        edit.channel,
+                        reply.user,
+                        reply.channel,
                         f"Edits more than {minutes} minutes after a reply are not passed on: the"
                         " customer keeps what was sent. Post a new reply to correct it.",
-                        edit.thread_ts,
+                        reply.thread_ts,
                     )
                 )
             case EditOutcome.IGNORE:

@@ -11,7 +11,7 @@ from slack_bridge.edits import (
     parse_edit,
 )
 from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
-from slack_bridge.inbound_messages import Intent, internal_reason
+from slack_bridge.inbound_messages import Intent, ThreadMessage, internal_reason
 from slack_bridge.store import HELD_AS_INTERNAL, THREAD_ORIGIN, OperatorMessage, StoredMessage
 
 
@@ -57,15 +57,15 @@ ORIGINAL = OperatorMessage(
 
 
 def _edit(text: str, after_seconds: float, intent: Intent = Intent.REPLY) -> Edit:
-    return Edit(
+    reply = ThreadMessage(
         channel=ORIGINAL.channel,
         ts=ORIGINAL.ts,
         thread_ts=Ts("999.000100"),
         user=ORIGINAL.user_id,
         text=text,
         intent=intent,
-        edited_ts=Ts(f"{1000.0001 + after_seconds:.6f}"),
     )
+    return Edit(reply, Ts(f"{1000.0001 + after_seconds:.6f}"))
 
 
 @pytest.mark.parametrize(
@@ -116,7 +116,11 @@ def test_slack_edit_events_are_parsed_and_its_own_changes_ignored() -> None:
     }
     edit = parse_edit(event)
     assert edit is not None
-    assert (edit.text, edit.intent, edit.edited_ts) == ("fixed text", Intent.AS_AI, "1010.000000")
+    assert (edit.reply.text, edit.reply.intent, edit.edited_ts) == (
+        "fixed text",
+        Intent.AS_AI,
+        "1010.000000",
+    )
     unfurl = {**event, "message": {**event["message"], "edited": None}}
     assert parse_edit(unfurl) is None
     from_bot = {**event, "message": {**event["message"], "bot_id": "B1"}}

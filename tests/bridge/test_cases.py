@@ -22,6 +22,7 @@ from tests.slack_emulator.records import Ephemeral
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
+from tests.support.stack import running_bridge
 
 
 def _root_text(emulator: SlackEmulator, handoff: Handoff) -> str:
@@ -309,17 +310,13 @@ async def strict_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
     """Edits count only within 0 minutes: every edit is too late."""
-    process = BridgeProcess(
+    async with running_bridge(
         slack_emulator,
-        bridge_agent.url,
+        bridge_agent,
         tmp_path / "bridge",
         extra_env={"SLACK_EDIT_WINDOW_MINUTES": "0"},
-    )
-    await process.start()
-    try:
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_an_edit_outside_the_window_is_not_passed_on(
@@ -342,17 +339,13 @@ async def closing_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
     """Resolved cases stay closed to the AI until their customer writes again."""
-    process = BridgeProcess(
+    async with running_bridge(
         slack_emulator,
-        bridge_agent.url,
+        bridge_agent,
         tmp_path / "bridge",
         extra_env={"RESOLVED_SESSIONS": "operators"},
-    )
-    await process.start()
-    try:
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_a_case_resolved_closed_to_the_ai_reopens_when_the_customer_writes(

@@ -45,6 +45,8 @@ class FakeSlack:
         self, *, channel: str, limit: int, cursor: str | None
     ) -> dict[str, Any]:
         self.calls.append(f"conversations.members {cursor}")
+        if channel != CHANNEL:  # the other handoff channel, a DM, #general: only Outside
+            return {"members": ["U0OUTSIDE"], "response_metadata": {"next_cursor": ""}}
         page = 0 if cursor is None else int(cursor)
         members = CHANNEL_MEMBERS[page * 3 : page * 3 + 3]
         more = (page + 1) * 3 < len(CHANNEL_MEMBERS)
@@ -139,3 +141,17 @@ def test_the_rule_is_read_from_slack_operators() -> None:
     assert load_bridge_settings(base).operators.channel_members
     with pytest.raises(ConfigError, match=r"^SLACK_OPERATORS must list"):
         load_bridge_settings({**base, "SLACK_OPERATORS": "alice"})
+
+
+async def test_each_handoff_channel_has_its_members_and_no_other_channel_counts() -> None:
+    fraud = ChannelId("C0FRAUD")
+    client: AsyncWebClient = FakeSlack()  # type: ignore[assignment]
+    gate = OperatorGate(client, CHANNEL, OperatorRule(), channels=frozenset({CHANNEL, fraud}))
+    outsider, alice = UserId("U0OUTSIDE"), UserId("U0ALICE")
+    assert await gate.check(outsider, channel=fraud) is Verdict.OPERATOR
+    assert await gate.check(alice, channel=fraud) is Verdict.NOT_OPERATOR
+    assert await gate.check(alice, channel=CHANNEL) is Verdict.OPERATOR
+    # A channel handoffs never go to (a DM with the app, #general) makes nobody an operator:
+    # the handoff channel decides.
+    for elsewhere in (ChannelId("D0OUTSIDE"), ChannelId("C0GENERAL")):
+        assert await gate.check(outsider, channel=elsewhere) is Verdict.NOT_OPERATOR

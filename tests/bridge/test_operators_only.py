@@ -15,6 +15,7 @@ from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.parlant import Chat
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
+from tests.support.stack import running_bridge
 
 HELD_BACK = "no_entry_sign"
 OUTSIDERS = (ids.GUEST, ids.SINGLE_GUEST, ids.EXTERNAL)
@@ -102,17 +103,13 @@ async def test_guests_connect_users_and_non_members_cannot_reach_the_customer(
 async def group_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
-    process = BridgeProcess(
+    async with running_bridge(
         slack_emulator,
-        bridge_agent.url,
+        bridge_agent,
         tmp_path / "bridge",
         extra_env={"SLACK_OPERATORS": f"{ids.SUPPORT_GROUP}, {ids.CAROL}"},
-    )
-    await process.start()
-    try:
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_slack_operators_names_who_answers_even_after_a_restart(

@@ -16,6 +16,7 @@ from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.parlant import open_chat
 from tests.support.polling import stays_false
 from tests.support.processes import OPERATOR_TOKEN, AgentServer
+from tests.support.stack import running_bridge
 
 FRAUD_CHANNEL = "C0FRAUD"
 VIP_CHANNEL = "C0VIP"
@@ -47,17 +48,10 @@ async def routed_bridge(
     slack_emulator.workspace.add_channel(VIP_CHANNEL, "vip-desk")
     rules = tmp_path / "routes.toml"
     rules.write_text(RULES)
-    process = BridgeProcess(
-        slack_emulator,
-        bridge_agent.url,
-        tmp_path / "bridge",
-        extra_env={"HANDOFF_ROUTES": str(rules)},
-    )
-    await process.start()
-    try:
+    async with running_bridge(
+        slack_emulator, bridge_agent, tmp_path / "bridge", extra_env={"HANDOFF_ROUTES": str(rules)}
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 def _root_in(emulator: SlackEmulator, channel: str, session_id: str) -> bool:

@@ -14,18 +14,17 @@ from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.parlant import Chat
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
+from tests.support.stack import running_bridge
 
 
 @pytest_asyncio.fixture
 async def socket_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
-    process = BridgeProcess(slack_emulator, bridge_agent.url, tmp_path / "bridge", socket_mode=True)
-    await process.start()
-    try:
+    async with running_bridge(
+        slack_emulator, bridge_agent, tmp_path / "bridge", socket_mode=True
+    ) as process:
         yield process
-    finally:
-        await process.stop()
 
 
 async def test_handoff_reply_and_as_ai_over_socket_mode(

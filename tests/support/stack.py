@@ -2,8 +2,10 @@
 test module (production mode, operator token), the operator-side Parlant client, and the
 bridge as a child process against the Slack emulator."""
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -43,13 +45,22 @@ async def hand_back_everything(parlant_url: str) -> None:
             await hand_back(http, parlant_url, session["id"], speak=False)
 
 
-@pytest_asyncio.fixture
-async def bridge(
-    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
+@contextlib.asynccontextmanager
+async def running_bridge(
+    emulator: SlackEmulator, agent: AgentServer, workdir: Path, **options: Any
 ) -> AsyncIterator[BridgeProcess]:
-    process = BridgeProcess(slack_emulator, bridge_agent.url, tmp_path / "bridge")
+    """The bridge as a child process (``options``: ``BridgeProcess``'s, e.g. ``extra_env``)."""
+    process = BridgeProcess(emulator, agent.url, workdir, **options)
     await process.start()
     try:
         yield process
     finally:
         await process.stop()
+
+
+@pytest_asyncio.fixture
+async def bridge(
+    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
+) -> AsyncIterator[BridgeProcess]:
+    async with running_bridge(slack_emulator, bridge_agent, tmp_path / "bridge") as process:
+        yield process

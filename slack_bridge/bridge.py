@@ -19,18 +19,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_bridge.alerts import WaitAlerts
 from slack_bridge.case_desk import CaseDesk
 from slack_bridge.case_listeners import CaseListeners
-from slack_bridge.catch_up import relay_missed_replies
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.dormant import DormantCases
 from slack_bridge.ids import ChannelId
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
+from slack_bridge.paced_client import PacedWebClient
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.placement import Placer
 from slack_bridge.queue_board import QueueBoard
 from slack_bridge.root_card import RootCard
 from slack_bridge.slack_app import BridgeListeners, build_app
+from slack_bridge.slack_listening import SlackListening
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import HandoffStore
 from slack_bridge.tasks import TaskGroup
@@ -40,6 +41,7 @@ from slack_bridge.watcher import ParlantWatcher
 
 logger = logging.getLogger(__name__)
 DRAIN_SECONDS = 5.0
+PRUNE_SECONDS = 3600.0
 
 
 def posting_client(settings: BridgeSettings) -> AsyncWebClient:
@@ -54,8 +56,9 @@ def posting_client(settings: BridgeSettings) -> AsyncWebClient:
 
 
 def slack_client(settings: BridgeSettings) -> AsyncWebClient:
-    """slack-sdk's client, obeying ``Retry-After`` and retrying transient failures."""
-    client = AsyncWebClient(
+    """slack-sdk's client, paced per method within Slack's tiers, obeying ``Retry-After`` and
+    retrying transient failures."""
+    client = PacedWebClient(
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         timeout=15,
@@ -84,6 +87,7 @@ class Bridge:
     dormant: DormantCases
     alerts: WaitAlerts
     board: QueueBoard
+    listening: SlackListening
     tasks: TaskGroup
     http: aiohttp.ClientSession
 
@@ -100,18 +104,25 @@ class Bridge:
         self.tasks.spawn(self._check_channels(), "slack-channel-check")
         self.tasks.spawn(self.alerts.run_forever(), "wait-alerts")
         self.tasks.spawn(self.board.run_forever(), "queue-board")
-        self._start_catch_up()
+        self.tasks.spawn(self._prune_forever(), "prune")
+        await self.listening.start()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
 
     def slack_reconnected(self) -> None:
         """Socket Mode delivers nothing while disconnected: look for replies missed meanwhile."""
-        self._start_catch_up()
+        self.listening.reconnected()
 
-    def _start_catch_up(self) -> None:
-        # Held at once, before any newer reply can be taken: missed replies go first.
-        self.relay.hold(self.mirror.handed_off_sessions)
-        self.tasks.spawn(self._catch_up_slack(), "slack-catch-up")
+    async def _prune_forever(self) -> None:
+        """Forget, once an hour, what is older than ``HANDOFF_RETENTION_DAYS`` and unneeded."""
+        while True:
+            try:
+                pruned = await self.store.prune(time.time() - self.settings.retention_seconds)
+                if pruned:
+                    logger.info("pruned %d stored row(s) past their retention", pruned)
+            except Exception:
+                logger.exception("pruning the store failed")
+            await asyncio.sleep(PRUNE_SECONDS)
 
     async def _check_channels(self) -> None:
         """Say plainly at start-up if a channel handoffs go to cannot work (posts would wait)."""
@@ -137,15 +148,6 @@ class Bridge:
             logger.error(
                 "%s: the bot is not in #%s (%s): invite it", setting, info.get("name"), channel
             )
-
-    async def _catch_up_slack(self) -> None:
-        """Runs with deliveries held (``_start_catch_up``); releases them whatever happens."""
-        try:
-            await relay_missed_replies(self.client, self.store, self.relay)
-        except Exception:
-            logger.exception("could not read open threads for missed replies")
-        finally:
-            self.relay.release_all()
 
     async def close(self, drain_seconds: float = DRAIN_SECONDS) -> None:
         """Let queued deliveries and posts finish for a moment, then stop every task: what
@@ -225,6 +227,9 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         dormant,
         alerts,
         board,
+        SlackListening(
+            client, store, relay, mirror, tasks.spawn, heartbeat=settings.heartbeat_seconds
+        ),
         tasks,
         http,
     )

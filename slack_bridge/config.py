@@ -38,6 +38,11 @@ class BridgeSettings:
     """An operator's edit of a delivered reply within this time reaches the customer."""
     routes: Routes
     """``HANDOFF_ROUTES``: which channel each handoff goes to (default: the handoff channel)."""
+    heartbeat_seconds: float
+    """``SLACK_HEARTBEAT_SECONDS``: how often the bridge records until when it was listening."""
+    retention_seconds: float
+    """``HANDOFF_RETENTION_DAYS``: how long relayed messages' text and closed cases' records
+    are kept."""
     resolved_to_ai: bool
     """``RESOLVED_SESSIONS=ai``: a resolved case's session returns to the AI; ``operators``:
     it stays closed to the AI and is handed off again when the customer writes."""
@@ -135,6 +140,8 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         log_level=log_level,
         operators=operators,
         resolved_to_ai=resolved == "ai",
+        retention_seconds=86_400 * _number(environ, "HANDOFF_RETENTION_DAYS", 30.0, 1, 3650),
+        heartbeat_seconds=_number(environ, "SLACK_HEARTBEAT_SECONDS", 15.0, 0.1, 300),
         routes=routes,
     )
 

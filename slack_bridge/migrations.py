@@ -76,6 +76,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE conversations ADD COLUMN route TEXT",
         "ALTER TABLE conversations ADD COLUMN alerted_at REAL",
     ),
+    # 6 — the bridge's own state (until when it was listening to Slack), and indexes for
+    # pruning what is past its retention.
+    (
+        "CREATE TABLE IF NOT EXISTS bridge_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS slack_messages_received ON slack_messages (received_at)",
+        "CREATE INDEX IF NOT EXISTS bridge_events_session ON bridge_events (session_id)",
+        "CREATE INDEX IF NOT EXISTS operator_activity_at ON operator_activity (at)",
+    ),
 )
 
 

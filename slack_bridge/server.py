@@ -126,6 +126,7 @@ async def run_bridge(settings: BridgeSettings) -> None:
         if settings.app_token is not None:
             socket_mode = AsyncSocketModeHandler(bridge.app, settings.app_token.reveal())
             socket_mode.client.message_listeners.append(_reconnect_listener(bridge))
+            bridge.listening.connected = socket_mode.client.is_connected
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         mode = "Socket Mode" if socket_mode else f"HTTP mode at {SLACK_EVENTS_PATH}"
         logger.info(

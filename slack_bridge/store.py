@@ -504,3 +504,49 @@ class HandoffStore:
             "SELECT session_id FROM operator_activity WHERE user_id = ? ORDER BY at DESC", user_id
         )
         return [SessionId(row[0]) for row in rows]
+
+    # ---- the bridge itself -----------------------------------------------------------
+
+    async def listening_until(self) -> float | None:
+        """Until when the bridge last knew it received Slack's events (epoch seconds)."""
+        row = await self._one("SELECT value FROM bridge_state WHERE key = 'listening_until'")
+        return float(row[0]) if row else None
+
+    async def set_listening_until(self, when: float) -> None:
+        await self._write(
+            "INSERT INTO bridge_state (key, value) VALUES ('listening_until', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            repr(when),
+        )
+
+    async def prune(self, before: float) -> int:
+        """Forget what is older than ``before`` and no longer needed; returns rows changed.
+
+        Kept whatever its age: messages still pending or held, and the keys of every message
+        of an open case (Slack may deliver it again; a catch-up may read it again). Their text
+        is dropped once delivered or dropped. A resolved case's messages and events go once
+        it has been resolved for the retention period; operators' activity too.
+        """
+        closed = "SELECT session_id FROM conversations WHERE state = ? AND state_since < ?"
+        changed = 0
+        for sql, args in (
+            (
+                f"DELETE FROM slack_messages WHERE received_at < ? AND session_id IN ({closed})"
+                " AND state NOT IN ('pending') AND state NOT LIKE 'held: %'",
+                (before, CaseState.RESOLVED.value, before),
+            ),
+            (
+                f"DELETE FROM bridge_events WHERE session_id IN ({closed})",
+                (CaseState.RESOLVED.value, before),
+            ),
+            (
+                "UPDATE slack_messages SET text = '' WHERE received_at < ? AND text != ''"
+                " AND state NOT IN ('pending') AND state NOT LIKE 'held: %'",
+                (before,),
+            ),
+            ("DELETE FROM operator_activity WHERE at < ?", (before,)),
+        ):
+            async with self._db.execute(sql, args) as cursor:
+                changed += max(0, cursor.rowcount)
+        await self._db.commit()
+        return changed

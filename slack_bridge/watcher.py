@@ -2,8 +2,9 @@
 
 * The push stream (``GET /handoff/stream``) brings every new message and session change
   as it is written. On each (re)connection, every open thread catches up over REST once.
-* Every few seconds the list of handed-off sessions is reconciled with the open threads,
-  which finds handoffs made while the bridge was down or by agents without the stream.
+* The list of handed-off sessions is reconciled with the open threads — every few seconds
+  without the stream, every half minute with it, and at each (re)connection — which finds
+  handoffs made while the bridge was down or by agents without the stream.
 * If the agent has no push stream, open threads are read over REST every
   ``poll_seconds`` instead: slower, bounded, and never one long-poll per session.
 """
@@ -20,6 +21,7 @@ from slack_bridge.threads import ThreadMirror
 logger = logging.getLogger(__name__)
 
 RECONCILE_SECONDS = 3.0
+STREAMING_RECONCILE_SECONDS = 30.0
 
 
 class ParlantWatcher:
@@ -49,12 +51,16 @@ class ParlantWatcher:
         self._dormant.check_all()
 
     async def reconcile_forever(self) -> None:
+        """List the handed-off sessions now and then: often without the push stream, rarely
+        with it (it brings every handoff at once; a listing costs Parlant a full scan)."""
         while True:
             try:
                 await self.reconcile()
             except ParlantUnavailable as error:
                 logger.debug("reconcile skipped: %s", error)
-            await asyncio.sleep(RECONCILE_SECONDS)
+            await asyncio.sleep(
+                STREAMING_RECONCILE_SECONDS if self.streaming else RECONCILE_SECONDS
+            )
 
     async def follow_forever(self) -> None:
         """Consume the push stream; fall back to polling if the agent has none."""

@@ -210,8 +210,12 @@ async def test_states_in_order_hand_back_with_an_instruction_then_resolve(
     await slack_emulator.wait_until(lambda: state() == "*Resolved*")
     await wait_for_thread_text(slack_emulator, handoff, "Resolved")
     assert _root_buttons(slack_emulator, handoff) == set()
-    assert "white_check_mark" in slack_emulator.reactions(HANDOFF_CHANNEL, handoff.thread_ts)
-    assert "robot_face" not in slack_emulator.reactions(HANDOFF_CHANNEL, handoff.thread_ts)
+    await slack_emulator.wait_until(  # the reaction is swapped right after the edit
+        lambda: (
+            "white_check_mark" in slack_emulator.reactions(HANDOFF_CHANNEL, handoff.thread_ts)
+            and "robot_face" not in slack_emulator.reactions(HANDOFF_CHANNEL, handoff.thread_ts)
+        )
+    )
     shown = len(replies(slack_emulator, handoff))
     later = await handoff.chat.say("One more question about my deductible")
     await handoff.chat.turn_finished(later)

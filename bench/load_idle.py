@@ -1,0 +1,68 @@
+"""Step 5: Parlant's CPU with many handed-off sessions that nobody writes in.
+
+Sessions are marked over REST with the operator token exactly as the handoff tool marks
+them (``bench.run.mark_handed_off``: manual mode, label and metadata), instead of running
+an LLM turn each; the bridge follows them all as it would in production. Measured on a
+fresh stack: the agent alone first (the floor), then with every thread open and quiet.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+from bench.load_handoffs import wait_quiet
+from bench.load_slack import SlackRecorder
+from bench.load_stack import Stack
+from bench.load_stats import Usage, usage_over
+from bench.run import mark_handed_off
+from tests.support.processes import operator_headers
+
+OPEN_TIMEOUT = 1800.0
+
+
+@dataclass(frozen=True)
+class IdleSessions:
+    sessions: int
+    floor: Usage
+    """The agent with the bridge following and no handoffs."""
+    marked_in: float
+    """Seconds to create and mark every session over REST."""
+    opened_in: float
+    """Seconds from the first marking until the last root message was in Slack."""
+    opened: int
+    agent: Usage
+    bridge: Usage
+
+
+async def idle_sessions(
+    stack: Stack, slack: SlackRecorder, sessions: int, seconds: float
+) -> IdleSessions:
+    await asyncio.sleep(2)
+    floor = (await usage_over({"agent": stack.processes()["agent"]}, seconds))["agent"]
+    url = stack.agent.url
+    start = time.monotonic()
+    async with aiohttp.ClientSession(headers=operator_headers()) as http:
+        async with http.post(f"{url}/customers", json={"name": "Idle"}) as response:
+            response.raise_for_status()
+            customer = await response.json()
+        writers = asyncio.Semaphore(16)
+
+        async def one() -> None:
+            async with writers:
+                await mark_handed_off(http, url, customer["id"])
+
+        await asyncio.gather(*(one() for _ in range(sessions)))
+    marked_in = time.monotonic() - start
+    print(f"  {sessions} sessions marked in {marked_in:.0f} s; waiting for their threads")
+    deadline = time.monotonic() + OPEN_TIMEOUT
+    while len(slack.roots) < sessions and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+    opened_in = max((root.at for root in slack.roots.values()), default=start) - start
+    await wait_quiet(slack)
+    await asyncio.sleep(2)
+    usage = await usage_over(stack.processes(with_bench=False), seconds)
+    return IdleSessions(
+        sessions, floor, marked_in, opened_in, len(slack.roots), usage["agent"], usage["bridge"]
+    )

@@ -1,0 +1,103 @@
+"""slack-sdk's Web API client, paced per method within Slack's rate-limit tiers.
+
+Slack limits each Web API method per app and workspace by tier (Tier 2: 20+ a minute,
+Tier 3: 50+, Tier 4: 100+). The bridge waits for its turn before calling, so a burst of
+work (a catch-up over many threads, receipts for many replies, the Home tab for many
+operators) spreads out instead of drawing 429s; a 429 that still comes is retried after
+its ``Retry-After`` by slack-sdk's handler. ``chat.postMessage`` is paced per channel by
+the poster, not here.
+"""
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+TIER_2 = 20
+TIER_3 = 50
+TIER_4 = 100
+PER_MINUTE: Mapping[str, int] = {
+    "conversations.history": TIER_3,
+    "conversations.replies": TIER_3,
+    "conversations.info": TIER_3,
+    "conversations.members": TIER_4,
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "chat.postEphemeral": TIER_4,
+    "chat.getPermalink": TIER_4,
+    "reactions.add": TIER_3,
+    "reactions.remove": TIER_2,
+    "users.info": TIER_4,
+    "usergroups.users.list": TIER_2,
+    "usergroups.list": TIER_2,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
+    "views.publish": TIER_4,
+}
+BURST_SHARE = 2
+"""Half a minute's allowance may go at once; the rest at the tier's pace."""
+
+
+class MethodPacer:
+    """One token bucket per method: ``take`` waits until a call may go."""
+
+    def __init__(self, per_minute: Mapping[str, int] = PER_MINUTE) -> None:
+        self._per_minute = per_minute
+        self._buckets: dict[str, tuple[float, float]] = {}
+        """method → (tokens, when counted)."""
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def take(self, method: str) -> float:
+        """Wait for ``method``'s turn; returns how long it waited (seconds)."""
+        per_minute = self._per_minute.get(method)
+        if per_minute is None:
+            return 0.0
+        rate, burst = per_minute / 60.0, max(1.0, per_minute / BURST_SHARE)
+        waited = 0.0
+        async with self._locks.setdefault(method, asyncio.Lock()):
+            while True:
+                now = time.monotonic()
+                tokens, counted = self._buckets.get(method, (burst, now))
+                tokens = min(burst, tokens + (now - counted) * rate)
+                if tokens >= 1.0:
+                    self._buckets[method] = (tokens - 1.0, now)
+                    return waited
+                self._buckets[method] = (tokens, now)
+                delay = (1.0 - tokens) / rate
+                waited += delay
+                await asyncio.sleep(delay)
+
+
+class PacedWebClient(AsyncWebClient):
+    def __init__(self, *args: Any, pacer: MethodPacer | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pacer = pacer or MethodPacer()
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | aiohttp.FormData | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> AsyncSlackResponse:
+        await self.pacer.take(api_method)
+        return await super().api_call(
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=data,
+            params=params,
+            json=json,
+            headers=headers,
+            auth=auth,
+        )

@@ -43,6 +43,8 @@ class SlackRecorder:
         """Marker → how many bot posts carried it (more than one is a duplicate)."""
         self.acked: dict[str, float] = {}
         """ts of a person's message → seconds the bridge took to acknowledge its event."""
+        self.first_reply: dict[str, float] = {}
+        """Thread ts → when the bridge's first post in it (the transcript) was answered."""
         self.bot_posts = 0
         self.last_post_at = 0.0
         self._root_waiters: dict[str, asyncio.Event] = {}
@@ -81,6 +83,7 @@ class SlackRecorder:
                 if waiter is not None:
                     waiter.set()
             return
+        self.first_reply.setdefault(str(params["thread_ts"]), at)
         found = markers_in(str(params.get("text") or ""))
         found |= markers_in(json.dumps(params.get("blocks") or ""))
         for name in found:

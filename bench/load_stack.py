@@ -21,6 +21,9 @@ from tests.support.processes import AgentServer
 
 MAX_POSTS_PER_SECOND = 100
 """The highest ``SLACK_POSTS_PER_SECOND`` the bridge accepts (its config caps it)."""
+NO_REMINDERS = "[default]\nalert_after_minutes = 1440\n"
+"""``HANDOFF_ROUTES``: the waiting-case reminder pushed out to a day, so that the N
+reminders due five minutes after the handoffs do not land inside the measured window."""
 TRUSTED_PROXIES = 1
 """Guests are told apart by ``X-Forwarded-For`` as behind one proxy: each simulated
 customer gets its own address, so Parlant's per-address limits apply per customer."""
@@ -65,6 +68,8 @@ async def running_stack(work: Path) -> AsyncIterator[Stack]:
     try:
         await asyncio.to_thread(agent.start)
         await emulator.start()
+        routes = work / "routes.toml"
+        routes.write_text(NO_REMINDERS)
         bridge = BridgeProcess(
             emulator,
             agent.url,
@@ -72,6 +77,7 @@ async def running_stack(work: Path) -> AsyncIterator[Stack]:
             extra_env={
                 "SLACK_POSTS_PER_SECOND": str(MAX_POSTS_PER_SECOND),
                 "BRIDGE_LOG_LEVEL": "warning",
+                "HANDOFF_ROUTES": str(routes),
             },
         )
         await bridge.start()

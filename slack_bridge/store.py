@@ -5,147 +5,50 @@
 * ``slack_messages``: every operator message taken from a thread or a command, keyed by
   its Slack id, with its delivery state (``pending``, ``held: …``, ``delivered``,
   ``dropped: …``) — the guard against Slack's retries, duplicate deliveries and the
-  start-up catch-up relaying anything twice.
+  start-up catch-up relaying anything twice (``store_messages``).
 * ``bridge_events``: the Parlant events the bridge created, never mirrored back.
 * ``operator_activity``: the thread each operator replied in most recently.
+* ``bridge_state``: until when the bridge was listening to Slack.
 """
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
 from slack_bridge.cases import Case, CaseState
-from slack_bridge.ids import ChannelId, EventId, SessionId, Ts, UserId, short_ref
+from slack_bridge.ids import ChannelId, SessionId, Ts, UserId, short_ref
 from slack_bridge.migrations import migrate
-
-
-@dataclass(frozen=True)
-class Conversation:
-    session_id: SessionId
-    ref: str
-    customer_name: str
-    reason: str
-    requested_at: str
-    channel: ChannelId | None
-    thread_ts: Ts | None
-    cursor: int
-    opened_at: float
-    """When the bridge first saw the handoff (epoch seconds)."""
-    last_post_ts: Ts | None
-    """The thread's newest post whose offsets are counted in ``cursor``."""
-    case: Case
-    root_reaction: str | None
-    """The state reaction the bridge put on the root message."""
-    route: str | None
-    """The routing rule that placed the case (``None``: the default, or an earlier release)."""
-    alerted_at: float | None
-    """When its channel was last reminded that the case waits unclaimed."""
-
-    @property
-    def active(self) -> bool:
-        """Handed off now: operators' replies reach the customer."""
-        return self.case.state.handed_off
-
-    @property
-    def mirrored(self) -> bool:
-        """The thread follows the session (until the case is resolved)."""
-        return self.case.state.open
-
-
-THREAD_ORIGIN = "thread"
-COMMAND_ORIGIN = "command"
-
-
-@dataclass(frozen=True)
-class OperatorMessage:
-    """An operator's message bound for a customer, as stored until Parlant has it."""
-
-    channel: ChannelId
-    ts: Ts
-    session_id: SessionId
-    user_id: UserId
-    as_ai: bool
-    text: str
-    origin: str
-    """``thread`` (a reply in the thread) or ``command`` (``/as-ai``, the modal)."""
-    user_team: str | None = None
-    """The author's own workspace when Slack said (it differs for Slack Connect users)."""
-    reply_to: Ts | None = None
-    """A correction: the thread reply it corrects (its receipt goes there)."""
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    message: OperatorMessage
-    state: str
-    """``pending``, ``held: owner``, ``held: internal``, ``delivered`` or ``dropped: …``."""
-
-    @property
-    def held(self) -> bool:
-        return self.state.startswith(HELD)
-
-
-HELD = "held: "
-HELD_FOR_OWNER = HELD + "owner"
-HELD_AS_INTERNAL = HELD + "internal"
-
-
-def _conversation(row: Sequence[Any]) -> Conversation:
-    return Conversation(
-        session_id=SessionId(row[0]),
-        ref=row[1],
-        customer_name=row[2],
-        reason=row[3],
-        requested_at=row[4],
-        channel=ChannelId(row[5]) if row[5] else None,
-        thread_ts=Ts(row[6]) if row[6] else None,
-        cursor=int(row[7]),
-        opened_at=float(row[8]),
-        last_post_ts=Ts(row[9]) if row[9] else None,
-        case=Case(
-            state=CaseState(row[10]),
-            since=float(row[11] if row[11] is not None else row[8]),
-            owner=UserId(row[12]) if row[12] else None,
-            by=UserId(row[13]) if row[13] else None,
-        ),
-        root_reaction=row[14],
-        route=row[15],
-        alerted_at=float(row[16]) if row[16] is not None else None,
-    )
-
-
-_CONVERSATION_COLUMNS = (
-    "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor,"
-    " opened_at, last_post_ts, state, state_since, owner, state_by, root_reaction, route,"
-    " alerted_at"
+from slack_bridge.store_messages import OperatorMessages
+from slack_bridge.store_records import (
+    COMMAND_ORIGIN,
+    CONVERSATION_COLUMNS,
+    HANDED_OFF_STATES,
+    HELD,
+    HELD_AS_INTERNAL,
+    HELD_FOR_OWNER,
+    OPEN_STATES,
+    THREAD_ORIGIN,
+    Conversation,
+    OperatorMessage,
+    StoredMessage,
+    conversation_of,
 )
-_MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team, reply_to"
-_OPEN_STATES = tuple(state.value for state in CaseState if state.open)
-_HANDED_OFF_STATES = tuple(state.value for state in CaseState if state.handed_off)
+
+__all__ = [
+    "COMMAND_ORIGIN",
+    "HELD",
+    "HELD_AS_INTERNAL",
+    "HELD_FOR_OWNER",
+    "THREAD_ORIGIN",
+    "Conversation",
+    "HandoffStore",
+    "OperatorMessage",
+    "StoredMessage",
+]
 
 
-def _message(row: Sequence[Any]) -> OperatorMessage:
-    return OperatorMessage(
-        channel=ChannelId(row[0]),
-        ts=Ts(row[1]),
-        session_id=SessionId(row[2]),
-        user_id=UserId(row[3]),
-        as_ai=bool(row[4]),
-        text=row[5],
-        origin=row[6],
-        user_team=row[7],
-        reply_to=Ts(row[8]) if row[8] else None,
-    )
-
-
-class HandoffStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db = db
-
+class HandoffStore(OperatorMessages):
     @classmethod
     async def open(cls, path: Path | str) -> "HandoffStore":
         if str(path) != ":memory:":
@@ -159,57 +62,42 @@ class HandoffStore:
     async def close(self) -> None:
         await self._db.close()
 
-    async def _one(self, sql: str, *args: object) -> Sequence[Any] | None:
-        async with self._db.execute(sql, args) as cursor:
-            return await cursor.fetchone()
-
-    async def _all(self, sql: str, *args: object) -> list[Sequence[Any]]:
-        async with self._db.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
-
-    async def _write(self, sql: str, *args: object) -> int:
-        async with self._db.execute(sql, args) as cursor:
-            changed = cursor.rowcount
-        await self._db.commit()
-        return changed
-
     # ---- conversations -------------------------------------------------------------
 
     async def conversation(self, session_id: SessionId) -> Conversation | None:
         row = await self._one(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE session_id = ?", session_id
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE session_id = ?", session_id
         )
-        return _conversation(row) if row else None
+        return conversation_of(row) if row else None
 
     async def conversation_by_ref(self, ref: str) -> Conversation | None:
         row = await self._one(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE ref = ?", ref
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE ref = ?", ref
         )
-        return _conversation(row) if row else None
+        return conversation_of(row) if row else None
 
     async def conversation_by_thread(
         self, channel: ChannelId, thread_ts: Ts
     ) -> Conversation | None:
         row = await self._one(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations"
-            " WHERE channel = ? AND thread_ts = ?",
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE channel = ? AND thread_ts = ?",
             channel,
             thread_ts,
         )
-        return _conversation(row) if row else None
+        return conversation_of(row) if row else None
 
     async def conversations(
         self, *, handed_off: bool = False, mirrored: bool = False
     ) -> list[Conversation]:
         """All conversations, or only those handed off now, or those whose thread follows
         its session (handed off, or back with the AI and not yet resolved)."""
-        states = _HANDED_OFF_STATES if handed_off else _OPEN_STATES if mirrored else ()
+        states = HANDED_OFF_STATES if handed_off else OPEN_STATES if mirrored else ()
         where = f"WHERE state IN ({', '.join('?' for _ in states)})" if states else ""
         rows = await self._all(
-            f"SELECT {_CONVERSATION_COLUMNS} FROM conversations {where} ORDER BY opened_at",
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations {where} ORDER BY opened_at",
             *states,
         )
-        return [_conversation(row) for row in rows]
+        return [conversation_of(row) for row in rows]
 
     async def create_conversation(
         self,
@@ -298,7 +186,7 @@ class HandoffStore:
             user_id,
             time.time(),
             session_id,
-            *_HANDED_OFF_STATES,
+            *HANDED_OFF_STATES,
             *args,
         )
         conversation = await self.conversation(session_id)
@@ -372,138 +260,6 @@ class HandoffStore:
         await self._write(
             "UPDATE conversations SET root_reaction = ? WHERE session_id = ?", reaction, session_id
         )
-
-    # ---- operator messages -----------------------------------------------------------
-
-    async def take_operator_message(self, message: OperatorMessage, state: str = "pending") -> bool:
-        """Remember a message to deliver (or hold); ``False`` if it was taken before."""
-        changed = await self._write(
-            f"INSERT OR IGNORE INTO slack_messages ({_MESSAGE_COLUMNS}, received_at, state)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            message.channel,
-            message.ts,
-            message.session_id,
-            message.user_id,
-            int(message.as_ai),
-            message.text,
-            message.origin,
-            message.user_team,
-            message.reply_to,
-            time.time(),
-            state,
-        )
-        return changed == 1
-
-    async def operator_message(self, channel: ChannelId, ts: Ts) -> StoredMessage | None:
-        row = await self._one(
-            f"SELECT {_MESSAGE_COLUMNS}, state FROM slack_messages WHERE channel = ? AND ts = ?",
-            channel,
-            ts,
-        )
-        return StoredMessage(_message(row), row[9]) if row else None
-
-    async def hold(self, message: OperatorMessage, why: str) -> None:
-        """Not sent for now: waits for its author's choice (``HELD_FOR_OWNER`` …)."""
-        await self._set_message_state(message, why)
-
-    async def unhold(self, message: OperatorMessage) -> bool:
-        """A held message goes out after all; ``False`` if it was not held (any more)."""
-        return (
-            await self._write(
-                "UPDATE slack_messages SET state = 'pending'"
-                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
-                message.channel,
-                message.ts,
-            )
-            == 1
-        )
-
-    async def keep_internal(self, message: OperatorMessage) -> bool:
-        """A held message stays in Slack; ``False`` if it was not held (any more)."""
-        return (
-            await self._write(
-                "UPDATE slack_messages SET state = 'dropped: kept internal'"
-                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
-                message.channel,
-                message.ts,
-            )
-            == 1
-        )
-
-    async def edit_held(self, message: OperatorMessage, text: str) -> bool:
-        """The author edited a message still held: it will go out as edited."""
-        return (
-            await self._write(
-                "UPDATE slack_messages SET text = ?"
-                " WHERE channel = ? AND ts = ? AND state LIKE 'held: %'",
-                text,
-                message.channel,
-                message.ts,
-            )
-            == 1
-        )
-
-    async def known_slack_messages(self, channel: ChannelId, ts: Sequence[Ts]) -> set[Ts]:
-        if not ts:
-            return set()
-        marks = ", ".join("?" for _ in ts)
-        rows = await self._all(
-            f"SELECT ts FROM slack_messages WHERE channel = ? AND ts IN ({marks})", channel, *ts
-        )
-        return {Ts(row[0]) for row in rows}
-
-    async def pending_operator_messages(self) -> list[OperatorMessage]:
-        rows = await self._all(
-            f"SELECT {_MESSAGE_COLUMNS} FROM slack_messages WHERE state = 'pending'"
-            " ORDER BY received_at, ts"
-        )
-        return [_message(row) for row in rows]
-
-    async def mark_delivered(self, message: OperatorMessage, event_id: EventId) -> None:
-        await self._db.execute(
-            "UPDATE slack_messages SET state = 'delivered', event_id = ?"
-            " WHERE channel = ? AND ts = ?",
-            (event_id, message.channel, message.ts),
-        )
-        await self._db.execute(
-            "INSERT OR IGNORE INTO bridge_events (event_id, session_id) VALUES (?, ?)",
-            (event_id, message.session_id),
-        )
-        await self._db.commit()
-
-    async def mark_dropped(self, message: OperatorMessage, why: str) -> None:
-        await self._set_message_state(message, f"dropped: {why}")
-
-    async def _set_message_state(self, message: OperatorMessage, state: str) -> None:
-        await self._write(
-            "UPDATE slack_messages SET state = ? WHERE channel = ? AND ts = ?",
-            state,
-            message.channel,
-            message.ts,
-        )
-
-    async def created_by_bridge(self, event_id: EventId) -> bool:
-        return (
-            await self._one("SELECT 1 FROM bridge_events WHERE event_id = ?", event_id) is not None
-        )
-
-    # ---- operators -------------------------------------------------------------------
-
-    async def note_operator_activity(self, user_id: UserId, session_id: SessionId) -> None:
-        await self._write(
-            "INSERT INTO operator_activity (user_id, session_id, at) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id, session_id) DO UPDATE SET at = excluded.at",
-            user_id,
-            session_id,
-            time.time(),
-        )
-
-    async def sessions_of_operator(self, user_id: UserId) -> list[SessionId]:
-        """The sessions whose threads the operator replied in, most recent first."""
-        rows = await self._all(
-            "SELECT session_id FROM operator_activity WHERE user_id = ? ORDER BY at DESC", user_id
-        )
-        return [SessionId(row[0]) for row in rows]
 
     # ---- the bridge itself -----------------------------------------------------------
 

@@ -1,0 +1,25 @@
+"""The SQLite connection the store's tables share, and the three ways they use it."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+
+class SqliteTables:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def _one(self, sql: str, *args: object) -> Sequence[Any] | None:
+        async with self._db.execute(sql, args) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, *args: object) -> list[Sequence[Any]]:
+        async with self._db.execute(sql, args) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _write(self, sql: str, *args: object) -> int:
+        async with self._db.execute(sql, args) as cursor:
+            changed = cursor.rowcount
+        await self._db.commit()
+        return changed

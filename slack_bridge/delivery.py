@@ -46,7 +46,7 @@ from slack_bridge.store import (
     HandoffStore,
     OperatorMessage,
 )
-from slack_bridge.threads import BRIDGE_METADATA_KEY
+from slack_bridge.thread_lines import BRIDGE_METADATA_KEY
 from slack_bridge.users import UserDirectory
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any
 from slack_bridge.cases import CaseState
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.formatting import Line, inert_line, transcript
-from slack_bridge.ids import ChannelId, EventKind, EventSource, SessionId, Ts
+from slack_bridge.ids import ChannelId, SessionId, Ts
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
 from slack_bridge.placement import Placer
 from slack_bridge.posts import Post, PostPriority, line_post, transcript_posts
@@ -25,41 +25,12 @@ from slack_bridge.retry import Backoff
 from slack_bridge.root_card import RootCard
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
+from slack_bridge.thread_lines import ICONS, from_bridge, line_of
 
 logger = logging.getLogger(__name__)
 
-BRIDGE_METADATA_KEY = "slack_ts"
-"""Set on every Parlant event the bridge creates: such events are never mirrored back."""
-
-ICONS = {
-    EventSource.CUSTOMER: ":bust_in_silhouette:",
-    EventSource.CUSTOMER_UI: ":bust_in_silhouette:",
-    EventSource.AI_AGENT: ":robot_face:",
-    EventSource.AS_AI: ":robot_face:",
-    EventSource.HUMAN_AGENT: ":headphones:",
-}
 CONCURRENT_READS = 8
 """REST catch-up reads in flight at once, so polling many sessions never floods Parlant."""
-
-
-def author_of(event: ParlantEvent, customer_name: str) -> str | None:
-    """Who the thread shows as the speaker of an event (``None``: not shown)."""
-    operator = event.participant_name or "an operator"
-    match event.source:
-        case EventSource.CUSTOMER | EventSource.CUSTOMER_UI:
-            return f"{customer_name} (customer)"
-        case EventSource.AI_AGENT:
-            return "AI agent"
-        case EventSource.HUMAN_AGENT:
-            return f"{event.participant_name or 'Operator'} (operator)"
-        case EventSource.AS_AI:
-            return f"AI agent (sent by {operator})"
-        case _:
-            return None
-
-
-def from_bridge(event: ParlantEvent) -> bool:
-    return BRIDGE_METADATA_KEY in event.metadata
 
 
 @dataclass
@@ -438,9 +409,7 @@ class ThreadMirror:
         if work.transcript_last is not None:
             events = [e for e in events if e.offset <= work.transcript_last]
             work.transcript_last = None
-        lines = [
-            line for event in events if (line := self._line(event, conversation.customer_name))
-        ]
+        lines = [line for event in events if (line := line_of(event, conversation.customer_name))]
         last = events[-1].offset if events else -1
         posts = transcript_posts(transcript(lines), (events[0].offset if events else -1, last))
         for post in posts:
@@ -477,11 +446,4 @@ class ThreadMirror:
     async def _line_to_mirror(self, event: ParlantEvent, customer_name: str) -> Line | None:
         if from_bridge(event) or await self._store.created_by_bridge(event.id):
             return None
-        return self._line(event, customer_name)
-
-    @staticmethod
-    def _line(event: ParlantEvent, customer_name: str) -> Line | None:
-        if event.kind != EventKind.MESSAGE or not event.message.strip():
-            return None
-        author = author_of(event, customer_name)
-        return Line(author=author, text=event.message) if author else None
+        return line_of(event, customer_name)

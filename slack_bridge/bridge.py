@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.alerts import WaitAlerts
 from slack_bridge.case_desk import CaseDesk
+from slack_bridge.case_expiry import CaseExpiry
 from slack_bridge.case_listeners import CaseListeners
 from slack_bridge.config import BridgeSettings
 from slack_bridge.delivery import OperatorRelay
@@ -88,6 +89,7 @@ class Bridge:
     alerts: WaitAlerts
     board: QueueBoard
     listening: SlackListening
+    expiry: CaseExpiry
     tasks: TaskGroup
     http: aiohttp.ClientSession
 
@@ -105,6 +107,7 @@ class Bridge:
         self.tasks.spawn(self.alerts.run_forever(), "wait-alerts")
         self.tasks.spawn(self.board.run_forever(), "queue-board")
         self.tasks.spawn(self._prune_forever(), "prune")
+        self.tasks.spawn(self.expiry.run_forever(), "case-expiry")
         await self.listening.start()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
         self.tasks.spawn(self.watcher.reconcile_forever(), "parlant-reconcile")
@@ -230,6 +233,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         SlackListening(
             client, store, relay, mirror, tasks.spawn, heartbeat=settings.heartbeat_seconds
         ),
+        CaseExpiry(store, mirror, poster, card, settings.auto_resolve_seconds),
         tasks,
         http,
     )

@@ -38,6 +38,8 @@ class BridgeSettings:
     """An operator's edit of a delivered reply within this time reaches the customer."""
     routes: Routes
     """``HANDOFF_ROUTES``: which channel each handoff goes to (default: the handoff channel)."""
+    auto_resolve_seconds: float
+    """``HANDOFF_AUTO_RESOLVE_HOURS``: a case back with the AI, quiet this long, is resolved."""
     heartbeat_seconds: float
     """``SLACK_HEARTBEAT_SECONDS``: how often the bridge records until when it was listening."""
     retention_seconds: float
@@ -142,6 +144,8 @@ def load_bridge_settings(environ: Mapping[str, str]) -> BridgeSettings:
         resolved_to_ai=resolved == "ai",
         retention_seconds=86_400 * _number(environ, "HANDOFF_RETENTION_DAYS", 30.0, 1, 3650),
         heartbeat_seconds=_number(environ, "SLACK_HEARTBEAT_SECONDS", 15.0, 0.1, 300),
+        auto_resolve_seconds=3600
+        * _number(environ, "HANDOFF_AUTO_RESOLVE_HOURS", 24.0, 0.001, 24 * 365),
         routes=routes,
     )
 

@@ -386,3 +386,31 @@ async def test_a_case_resolved_closed_to_the_ai_reopens_when_the_customer_writes
     handed_off_again = [m for m in replies(slack_emulator, handoff) if "Handed off again" in m.text]
     assert len(handed_off_again) == 2
     assert await _ai_messages(handoff) == ai_before
+
+
+async def test_a_case_back_with_the_ai_and_quiet_is_resolved_by_itself(
+    slack_emulator: SlackEmulator,
+    bridge_agent: AgentServer,
+    customers: AsyncParlantClient,
+    tmp_path: Path,
+) -> None:
+    async with running_bridge(
+        slack_emulator,
+        bridge_agent,
+        tmp_path / "bridge",
+        extra_env={"HANDOFF_AUTO_RESOLVE_HOURS": "0.001"},  # 3.6 s
+    ):
+        handoff = await hand_off(slack_emulator, customers, "Quinn Quiet")
+        await slack_emulator.click_button(
+            ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back"
+        )
+        await slack_emulator.wait_until(lambda: bool(slack_emulator.views_opened(ids.ALICE)))
+        view = slack_emulator.views_opened(ids.ALICE)[-1]
+        await slack_emulator.submit_view(
+            ids.ALICE, view.id, {"instruction": {"text": {"type": "plain_text_input", "value": ""}}}
+        )
+        await _wait_root(slack_emulator, handoff, "*Back with the AI*")
+        await wait_for_thread_text(slack_emulator, handoff, "Resolved* automatically", 20)
+        await _wait_root(slack_emulator, handoff, "*Resolved*")
+        session = await customers.sessions.retrieve(handoff.chat.session_id)
+        assert session.mode == "auto"  # still with the AI

@@ -26,7 +26,7 @@ from slack_bridge.dormant import DormantCases
 from slack_bridge.ids import ChannelId
 from slack_bridge.notices import OperatorNotices
 from slack_bridge.operators import OperatorGate
-from slack_bridge.paced_client import PacedWebClient
+from slack_bridge.paced_client import MethodPacer, PacedWebClient
 from slack_bridge.parlant_client import ParlantClient
 from slack_bridge.placement import Placer
 from slack_bridge.queue_board import QueueBoard
@@ -45,10 +45,11 @@ DRAIN_SECONDS = 5.0
 PRUNE_SECONDS = 3600.0
 
 
-def posting_client(settings: BridgeSettings) -> AsyncWebClient:
+def posting_client(settings: BridgeSettings, pacer: MethodPacer) -> AsyncWebClient:
     """For posts: only a 429 (Slack took nothing) is retried by the client itself; after
     any other failure the poster first looks whether Slack kept the post."""
-    return AsyncWebClient(
+    return PacedWebClient(
+        pacer=pacer,
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         timeout=15,
@@ -56,10 +57,11 @@ def posting_client(settings: BridgeSettings) -> AsyncWebClient:
     )
 
 
-def slack_client(settings: BridgeSettings) -> AsyncWebClient:
+def slack_client(settings: BridgeSettings, pacer: MethodPacer) -> AsyncWebClient:
     """slack-sdk's client, paced per method within Slack's tiers, obeying ``Retry-After`` and
     retrying transient failures."""
     client = PacedWebClient(
+        pacer=pacer,
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         timeout=15,
@@ -168,9 +170,12 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
     tasks = TaskGroup()
     http = aiohttp.ClientSession()
     try:
-        client = slack_client(settings)
+        pacer = MethodPacer()  # one budget per method for the app, whichever client calls
+        client = slack_client(settings, pacer)
         parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
-        poster = SlackPoster(posting_client(settings), tasks.spawn, rate=settings.posts_per_second)
+        poster = SlackPoster(
+            posting_client(settings, pacer), tasks.spawn, rate=settings.posts_per_second
+        )
         notices = OperatorNotices(client)
         gate = OperatorGate(
             client,
@@ -179,7 +184,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             channels=frozenset(settings.routes.channels),
         )
         board = QueueBoard(client, store, gate)
-        card = RootCard(store, poster, client, settings.handoff_channel, board.changed)
+        card = RootCard(store, poster, client, settings.handoff_channel, board.changed, tasks.spawn)
         placer = Placer(parlant, settings.routes)
         mirror = ThreadMirror(
             store, parlant, poster, card, placer, settings.handoff_channel, tasks.spawn

@@ -225,7 +225,7 @@ class CaseDesk:
         if conversation is None or conversation.channel is None or conversation.thread_ts is None:
             return
         await self._poster.post(conversation.channel, conversation.thread_ts, Post(text=notice))
-        await self._card.show(conversation)
+        self._card.show(conversation.session_id)
 
     # ---- held replies ----------------------------------------------------------------
 

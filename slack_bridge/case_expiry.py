@@ -73,7 +73,5 @@ class CaseExpiry:
                 " reopens it."
             )
             await self._poster.post(conversation.channel, conversation.thread_ts, Post(text=notice))
-        changed = await self._store.conversation(conversation.session_id)
-        if changed is not None:
-            await self._card.show(changed)
+        self._card.show(conversation.session_id)
         logger.info("case %s resolved after %g h back with the AI", conversation.ref, hours)

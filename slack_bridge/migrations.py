@@ -84,6 +84,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS bridge_events_session ON bridge_events (session_id)",
         "CREATE INDEX IF NOT EXISTS operator_activity_at ON operator_activity (at)",
     ),
+    # 7 — whether a thread may show posts its cursor does not count (posts were on their way
+    # when the bridge stopped): only those threads are read back after a restart. Rows of
+    # earlier releases are read back once.
+    ("ALTER TABLE conversations ADD COLUMN posting INTEGER NOT NULL DEFAULT 1",),
 )
 
 

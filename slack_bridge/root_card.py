@@ -5,16 +5,18 @@ that state allows; a reaction on it mirrors the state. Updating it is a courtesy
 failure is logged and the next change shows the state again.
 """
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.case_card import STATE_REACTIONS, root_message
 from slack_bridge.formatting import HandoffSummary
-from slack_bridge.ids import ChannelId, Ts
+from slack_bridge.ids import ChannelId, SessionId, Ts
 from slack_bridge.posts import Post, PostPriority
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
@@ -44,7 +46,12 @@ class RootCard:
         client: AsyncWebClient,
         channel: ChannelId,
         changed: Callable[[], None],
+        spawn: Callable[[Coroutine[Any, Any, Any], str], Any],
     ) -> None:
+        self._spawn = spawn
+        self._stale: set[SessionId] = set()
+        self._locks: dict[SessionId, asyncio.Lock] = {}
+        """Sessions whose root is to be shown again (a refresh for each is under way)."""
         self._changed = changed
         """Told after every change shown (the live queue follows the root messages)."""
         self._store = store
@@ -78,8 +85,8 @@ class RootCard:
         await self._store.set_thread(conversation.session_id, channel, thread_ts)
         self._changed()
         opened = await self._store.conversation(conversation.session_id)
-        if opened is not None:
-            await self._react(opened)
+        if opened is not None:  # paced by Slack (Tier 3): never holds up the thread
+            self._spawn(self._react(opened), "root-reaction")
         return thread_ts
 
     async def find_or_post(self, conversation: Conversation) -> Ts | None:
@@ -93,11 +100,30 @@ class RootCard:
         logger.info("found the root message of %s: %s", conversation.ref, found)
         return found
 
-    async def show(self, conversation: Conversation) -> None:
-        """Edit the root message in place to show the case as it is now."""
+    def show(self, session_id: SessionId) -> None:
+        """Edit the root message, soon, to show the case as it is then. Never waits: edits
+        are paced by Slack (Tier 3), and several changes meanwhile make one edit."""
+        self._changed()
+        if session_id in self._stale:
+            return
+        self._stale.add(session_id)
+        self._spawn(self._refresh(session_id), "root-update")
+
+    async def _refresh(self, session_id: SessionId) -> None:
+        lock = self._locks.setdefault(session_id, asyncio.Lock())
+        try:
+            async with lock:  # one edit at a time per root, each showing the newest state
+                self._stale.discard(session_id)
+                conversation = await self._store.conversation(session_id)
+                if conversation is not None:
+                    await self._update(conversation)
+        finally:
+            if not lock.locked() and session_id not in self._stale:
+                self._locks.pop(session_id, None)
+
+    async def _update(self, conversation: Conversation) -> None:
         if conversation.channel is None or conversation.thread_ts is None:
             return
-        self._changed()
         text, blocks = root_message(summary(conversation), conversation.case, now=time.time())
         try:
             await self._client.chat_update(

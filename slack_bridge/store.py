@@ -142,14 +142,29 @@ class HandoffStore(OperatorMessages):
         )
 
     async def set_cursor(
-        self, session_id: SessionId, cursor: int, last_post_ts: Ts | None = None
+        self,
+        session_id: SessionId,
+        cursor: int,
+        last_post_ts: Ts | None = None,
+        *,
+        settled: bool = False,
     ) -> None:
-        """Events before offset ``cursor`` are in the thread (``last_post_ts`` the newest)."""
+        """Events before offset ``cursor`` are in the thread (``last_post_ts`` the newest);
+        ``settled``: no post of the thread is on its way any more."""
         await self._write(
             "UPDATE conversations SET cursor = MAX(cursor, ?),"
-            " last_post_ts = COALESCE(?, last_post_ts) WHERE session_id = ?",
+            " last_post_ts = COALESCE(?, last_post_ts),"
+            " posting = CASE WHEN ? THEN 0 ELSE posting END WHERE session_id = ?",
             cursor,
             last_post_ts,
+            settled,
+            session_id,
+        )
+
+    async def mark_posting(self, session_id: SessionId) -> None:
+        """Posts of the thread are about to go out (until ``set_cursor(settled=True)``)."""
+        await self._write(
+            "UPDATE conversations SET posting = 1 WHERE session_id = ? AND posting = 0",
             session_id,
         )
 

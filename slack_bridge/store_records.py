@@ -29,6 +29,8 @@ class Conversation:
     """The routing rule that placed the case (``None``: the default, or an earlier release)."""
     alerted_at: float | None
     """When its channel was last reminded that the case waits unclaimed."""
+    posting: bool
+    """Posts may have been on their way when the cursor was last written."""
 
     @property
     def active(self) -> bool:
@@ -100,13 +102,14 @@ def conversation_of(row: Sequence[Any]) -> Conversation:
         root_reaction=row[14],
         route=row[15],
         alerted_at=float(row[16]) if row[16] is not None else None,
+        posting=bool(row[17]),
     )
 
 
 CONVERSATION_COLUMNS = (
     "session_id, ref, customer_name, reason, requested_at, channel, thread_ts, cursor,"
     " opened_at, last_post_ts, state, state_since, owner, state_by, root_reaction, route,"
-    " alerted_at"
+    " alerted_at, posting"
 )
 MESSAGE_COLUMNS = "channel, ts, session_id, user_id, as_ai, text, origin, user_team, reply_to"
 OPEN_STATES = tuple(state.value for state in CaseState if state.open)

@@ -127,14 +127,8 @@ class ThreadMirror:
         self._start(session_id)
 
     def show_case(self, session_id: SessionId) -> None:
-        """Edit the root message to show the case's state now (in the thread's order)."""
-
-        async def show() -> None:
-            conversation = await self._store.conversation(session_id)
-            if conversation is not None:
-                await self._card.show(conversation)
-
-        self.run_in_order(session_id, show)
+        """Edit the root message, soon, to show the case's state (never waits for Slack)."""
+        self._card.show(session_id)
 
     def add_event(self, event: ParlantEvent) -> None:
         """An event pushed by the agent's stream."""
@@ -265,7 +259,7 @@ class ThreadMirror:
                 await self._catch_up(session.id, work)
             notice = f":repeat: *Handed off again* — {inert_line(session.handoff.reason)}"
             await self._poster.post(channel, reopened.thread_ts, Post(text=notice, broadcast=True))
-            await self._card.show(reopened)
+            self._card.show(reopened.session_id)
         work.next_offset = None
         await self._catch_up(session.id, work)
         logger.info("session %s handed off again (%s)", session.id, conversation.ref)
@@ -293,9 +287,7 @@ class ThreadMirror:
         if conversation.thread_ts is not None:
             channel = self._channel_of(conversation)
             await self._poster.post(channel, conversation.thread_ts, Post(text=notice))
-            changed = await self._store.conversation(conversation.session_id)
-            if changed is not None:
-                await self._card.show(changed)
+            self._card.show(conversation.session_id)
         logger.info("case %s is now %s", conversation.ref, state.value)
 
     async def _catch_up(self, session_id: SessionId, work: _Work) -> None:
@@ -330,8 +322,12 @@ class ThreadMirror:
         if not fresh:
             return
         if not work.verified:
-            await self._verify(conversation, work)
-            fresh = [e for e in fresh if e.offset >= work.next_offset]
+            if conversation.posting:  # the last run may have stopped with posts on their way
+                await self._verify(conversation, work)
+                fresh = [e for e in fresh if e.offset >= work.next_offset]
+            work.verified = True
+        if not conversation.posting:
+            await self._store.mark_posting(session_id)
         waiting: list[tuple[int, bool, asyncio.Future[Ts | None]]] = []
         if work.transcript:
             waiting.extend(self._submit_transcript(conversation, work, fresh))
@@ -374,7 +370,7 @@ class ThreadMirror:
             if complete:
                 await self._store.set_cursor(session_id, offset + 1, ts)
         assert work.next_offset is not None
-        await self._store.set_cursor(session_id, work.next_offset)
+        await self._store.set_cursor(session_id, work.next_offset, settled=True)
 
     async def _verify(self, conversation: Conversation, work: _Work) -> None:
         """After a restart, read what the thread already shows, so nothing is posted twice

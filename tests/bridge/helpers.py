@@ -92,3 +92,16 @@ async def operator_messages(chat: Chat, count: int, timeout: float = 15.0) -> li
         return found if len(found) >= count else None
 
     return await eventually(probe, timeout=timeout, what=f"{count} operator message(s)")
+
+
+async def hand_back_from_slack(
+    emulator: SlackEmulator, handoff: Handoff, user: str, instruction: str = ""
+) -> None:
+    """``user`` presses "Hand back to AI" on the root and submits the modal."""
+    opened = len(emulator.views_opened(user))
+    await emulator.click_button(user, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back")
+    await emulator.wait_until(lambda: len(emulator.views_opened(user)) > opened)
+    view = emulator.views_opened(user)[-1]
+    await emulator.submit_view(
+        user, view.id, {"instruction": {"text": {"type": "plain_text_input", "value": instruction}}}
+    )

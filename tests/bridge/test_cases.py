@@ -11,6 +11,7 @@ from parlant.client import AsyncParlantClient
 
 from tests.bridge.helpers import (
     Handoff,
+    hand_back_from_slack,
     hand_off,
     operator_messages,
     replies,
@@ -181,14 +182,7 @@ async def test_states_in_order_hand_back_with_an_instruction_then_resolve(
 
     instruction = "the claim was approved; confirm it and close politely"
     ai_before = await _ai_messages(handoff)
-    await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back")
-    await slack_emulator.wait_until(lambda: bool(slack_emulator.views_opened(ids.ALICE)))
-    view = slack_emulator.views_opened(ids.ALICE)[-1]
-    await slack_emulator.submit_view(
-        ids.ALICE,
-        view.id,
-        {"instruction": {"text": {"type": "plain_text_input", "value": instruction}}},
-    )
+    await hand_back_from_slack(slack_emulator, handoff, ids.ALICE, instruction)
     await slack_emulator.wait_until(lambda: state() == "*Back with the AI*")
     await wait_for_thread_text(slack_emulator, handoff, "the claim was approved", 30)
     await asyncio.sleep(1.5)  # time for a wrong second reply or a new handoff to show
@@ -314,13 +308,9 @@ async def strict_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
     """Edits count only within 0 minutes: every edit is too late."""
-    async with running_bridge(
-        slack_emulator,
-        bridge_agent,
-        tmp_path / "bridge",
-        extra_env={"SLACK_EDIT_WINDOW_MINUTES": "0"},
-    ) as process:
-        yield process
+    env = {"SLACK_EDIT_WINDOW_MINUTES": "0"}
+    async with running_bridge(slack_emulator, bridge_agent, tmp_path, extra_env=env) as bridge:
+        yield bridge
 
 
 async def test_an_edit_outside_the_window_is_not_passed_on(
@@ -343,13 +333,9 @@ async def closing_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
     """Resolved cases stay closed to the AI until their customer writes again."""
-    async with running_bridge(
-        slack_emulator,
-        bridge_agent,
-        tmp_path / "bridge",
-        extra_env={"RESOLVED_SESSIONS": "operators"},
-    ) as process:
-        yield process
+    env = {"RESOLVED_SESSIONS": "operators"}
+    async with running_bridge(slack_emulator, bridge_agent, tmp_path, extra_env=env) as bridge:
+        yield bridge
 
 
 async def test_a_case_resolved_closed_to_the_ai_reopens_when_the_customer_writes(
@@ -401,14 +387,7 @@ async def test_a_case_back_with_the_ai_and_quiet_is_resolved_by_itself(
         extra_env={"HANDOFF_AUTO_RESOLVE_HOURS": "0.001"},  # 3.6 s
     ):
         handoff = await hand_off(slack_emulator, customers, "Quinn Quiet")
-        await slack_emulator.click_button(
-            ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back"
-        )
-        await slack_emulator.wait_until(lambda: bool(slack_emulator.views_opened(ids.ALICE)))
-        view = slack_emulator.views_opened(ids.ALICE)[-1]
-        await slack_emulator.submit_view(
-            ids.ALICE, view.id, {"instruction": {"text": {"type": "plain_text_input", "value": ""}}}
-        )
+        await hand_back_from_slack(slack_emulator, handoff, ids.ALICE)
         await _wait_root(slack_emulator, handoff, "*Back with the AI*")
         await wait_for_thread_text(slack_emulator, handoff, "Resolved* automatically", 20)
         await _wait_root(slack_emulator, handoff, "*Resolved*")

@@ -5,6 +5,7 @@ from parlant.client import AsyncParlantClient
 from slack_bridge.ids import short_ref
 from tests.bridge.helpers import (
     bot_replies,
+    hand_back_from_slack,
     hand_off,
     operator_messages,
     replies,
@@ -144,13 +145,7 @@ async def test_reply_as_ai_modal_and_hand_back(
     [event] = await operator_messages(handoff.chat, 1)
     assert (event.source, event.data["message"]) == ("human_agent_on_behalf_of_ai_agent", "A & <b>")
 
-    opened = len(slack_emulator.views_opened(ids.ALICE))
-    await slack_emulator.click_button(ids.ALICE, HANDOFF_CHANNEL, handoff.thread_ts, "hand_back")
-    await slack_emulator.wait_until(lambda: len(slack_emulator.views_opened(ids.ALICE)) > opened)
-    view = slack_emulator.views_opened(ids.ALICE)[-1]
-    await slack_emulator.submit_view(
-        ids.ALICE, view.id, {"instruction": {"text": {"type": "plain_text_input", "value": ""}}}
-    )
+    await hand_back_from_slack(slack_emulator, handoff, ids.ALICE)
     await wait_for_thread_text(slack_emulator, handoff, "Returned to the AI")
     await wait_for_thread_text(slack_emulator, handoff, "back with our virtual assistant")
     await slack_emulator.wait_until(

@@ -13,7 +13,8 @@ For each number of sessions N, on a fresh stack (``bench.load_stack``):
    over the N threads; latency per direction, split between Parlant and the bridge; lost
    and duplicated messages counted after a settle period.
 4. Baselines in the same run, idle and under load: a bare event POST, one
-   ``chat.postMessage``, and Parlant's REST long-poll waking on a new event.
+   ``chat.postMessage``, one Events API delivery to a bare endpoint, and Parlant's REST
+   long-poll waking on a new event.
 
 Then (``--idle-sessions``, 0 to skip) Parlant's CPU with that many idle handed-off
 sessions, marked over REST. Tables are printed as Markdown (and written to
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -63,21 +65,23 @@ async def recording(stack: Stack) -> AsyncIterator[SlackRecorder]:
 
 async def measure(args: argparse.Namespace, work: Path, sessions: int) -> Step:
     async with (
-        running_stack(work) as stack,
+        running_stack(work, args.source) as stack,
         recording(stack) as slack,
         EventFeed(stack.agent.url).following() as feed,
         aiohttp.ClientSession() as http,
+        Probes(Operator(http, stack.agent.url), feed, stack.emulator).opened() as probes,
     ):
         print(f"\n== {sessions} sessions (stack up in {stack.started_in:.1f} s)")
-        handoffs = await hand_off_all(stack, slack, sessions, args.concurrency)
+        handoffs = await hand_off_all(stack, slack, sessions, args.concurrency, args.open_cap)
         print(handoff_table([(sessions, handoffs)]))
+        print(f"idle for {args.idle_seconds:.0f} s, then {args.samples} baseline rounds")
         idle = await idle_usage(stack, args.idle_seconds)
-        probes = await Probes(Operator(http, stack.agent.url), feed, stack.emulator).open()
         idle_floors = Floors()
         await probes.rounds(idle_floors, args.samples)
         guests = list(handoffs.guests.values())
         threads = {sid: slack.roots[sid].thread_ts for sid in handoffs.guests}
         load_floors = Floors()
+        print(f"load for {args.seconds:.0f} s")
         traffic = await drive(
             stack,
             slack,
@@ -108,24 +112,30 @@ async def measure(args: argparse.Namespace, work: Path, sessions: int) -> Step:
 
 
 async def measure_idle(args: argparse.Namespace, work: Path) -> IdleSessions:
-    async with running_stack(work) as stack, recording(stack) as slack:
+    async with running_stack(work, args.source) as stack, recording(stack) as slack:
         print(f"\n== {args.idle_sessions:,} idle handed-off sessions")
-        return await idle_sessions(stack, slack, args.idle_sessions, args.idle_seconds)
+        return await idle_sessions(stack, slack, args.idle_sessions, args.idle_window)
 
 
 async def main(args: argparse.Namespace) -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     loop = asyncio.get_running_loop()
     current = asyncio.current_task()
     assert current is not None
-    loop.add_signal_handler(signal.SIGTERM, current.cancel)
+    # Also when started in the background, where SIGINT may be ignored by default.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop, current.cancel)
     started = time.monotonic()
     steps: list[Step] = []
     idle: IdleSessions | None = None
-    with tempfile.TemporaryDirectory(prefix="handoff-load-") as scratch:
+    with contextlib.ExitStack() as cleanup:
+        scratch = args.workdir or Path(
+            cleanup.enter_context(tempfile.TemporaryDirectory(prefix="handoff-load-"))
+        )
         for number, sessions in enumerate(args.sessions):
-            steps.append(await measure(args, Path(scratch) / f"step{number}", sessions))
+            steps.append(await measure(args, scratch / f"step{number}", sessions))
         if args.idle_sessions:
-            idle = await measure_idle(args, Path(scratch) / "idle")
+            idle = await measure_idle(args, scratch / "idle")
     text = report(steps, idle)
     print("\n" + text + f"\n\nWall time: {time.monotonic() - started:.0f} s")
     if args.output:
@@ -145,11 +155,37 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--operator-rate", type=float, default=10.0, help="replies/s")
     parser.add_argument("--concurrency", type=int, default=20, help="guests mid-handoff")
     parser.add_argument("--idle-sessions", type=int, default=10_000, help="0 to skip")
-    parser.add_argument("--idle-seconds", type=float, default=10.0, help="CPU windows")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=30.0,
+        help="idle CPU window with N sessions (the bridge reconciles every 30 s)",
+    )
+    parser.add_argument(
+        "--idle-window",
+        type=float,
+        default=30.0,
+        help="CPU window with --idle-sessions (repeated until two agree)",
+    )
+    parser.add_argument(
+        "--open-cap", type=float, default=120.0, help="most seconds to wait for transcripts"
+    )
     parser.add_argument("--samples", type=int, default=30, help="idle baseline rounds")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="run the agent and the bridge from this source tree (to measure a change)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep data folders and logs here (default: a temp dir)"
+    )
     parser.add_argument("--output", help="also write the final tables to this file")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    try:
+        asyncio.run(main(parse_args()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("\ninterrupted: every process the benchmark started has been stopped")
+        sys.exit(130)

@@ -3,6 +3,8 @@
 * a bare ``human_agent`` event POSTed to Parlant with the operator token, timed until the
   push stream brings it (what the bridge's relay does, without Slack and the bridge);
 * one ``chat.postMessage`` to the Slack emulator (the last hop of customer → thread);
+* one Events API delivery, sent by the emulator's own HTTP transport to a bare endpoint
+  that only acknowledges (the first hop of operator reply → Parlant, without the bridge);
 * Parlant's own REST long-poll (``GET /sessions/{id}/events?min_offset=…&wait_for_data=…``,
   the seed tutorial's way of following a session) waking on a new event.
 
@@ -11,17 +13,24 @@ alone. Probes run at idle (``samples`` rounds) and again during the load window.
 """
 
 import asyncio
+import contextlib
 import itertools
 import random
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
+from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bench.load_markers import Kind, marker
 from bench.load_parlant import EventFeed, Operator
 from bench.load_stats import Dist
+from tests.slack_emulator.delivery import Kind as DeliveryKind
 from tests.slack_emulator.emulator import SlackEmulator
+from tests.slack_emulator.http_transport import HttpTransport, RequestUrls
+from tests.slack_emulator.serving import serve
 from tests.support.bridge import HANDOFF_CHANNEL
 
 LONG_POLL_SECONDS = 30
@@ -36,6 +45,7 @@ class Floors:
     bare_created: list[float] = field(default_factory=list)
     """POST sent → Parlant's ``creation_utc`` (its request handling before the write)."""
     chat_post: list[float] = field(default_factory=list)
+    delivery: list[float] = field(default_factory=list)
     long_poll: list[float] = field(default_factory=list)
     """POST sent → a waiting long-poll answers with the event."""
 
@@ -45,6 +55,7 @@ class Floors:
             "bare event POST → Parlant creates it": Dist.of(self.bare_created),
             "bare event POST answered": Dist.of(self.bare_answered),
             "one chat.postMessage to the emulator": Dist.of(self.chat_post),
+            "one event delivery to a bare endpoint": Dist.of(self.delivery),
             "REST long-poll wakes on a new event": Dist.of(self.long_poll),
         }
 
@@ -53,16 +64,42 @@ class Probes:
     def __init__(self, operator: Operator, feed: EventFeed, emulator: SlackEmulator) -> None:
         self._operator = operator
         self._feed = feed
+        self._emulator = emulator
         self._slack = AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)
         self._numbers = itertools.count()
         self._bare_session = ""
         self._poll_session = ""
         self._poll_offset = 0
+        self._transport: HttpTransport | None = None
 
-    async def open(self) -> "Probes":
+    @contextlib.asynccontextmanager
+    async def opened(self) -> AsyncIterator["Probes"]:
+        """Probe sessions in Parlant and a bare endpoint for deliveries, while inside."""
         self._bare_session = await self._operator.probe_session()
         self._poll_session = await self._operator.probe_session()
-        return self
+        app = web.Application()
+        app.router.add_post("/events", _acknowledge)
+        async with serve(app) as url, aiohttp.ClientSession() as http:
+            urls = RequestUrls(f"{url}/events", f"{url}/events", f"{url}/events")
+            self._transport = HttpTransport(http, urls, self._emulator.signing_secret)
+            yield self
+
+    async def delivery(self, floors: Floors) -> None:
+        assert self._transport is not None
+        payload = next(
+            (
+                d.payload
+                for d in reversed(self._emulator.deliveries)
+                if d.kind is DeliveryKind.EVENTS_API
+            ),
+            {"type": "event_callback", "event": {"type": "message", "text": "probe"}},
+        )
+        sent = time.monotonic()
+        reply = await self._transport.send(
+            DeliveryKind.EVENTS_API, payload, retry_num=0, retry_reason=None, timeout=PROBE_TIMEOUT
+        )
+        floors.delivery.append(time.monotonic() - sent)
+        assert reply.ok, reply
 
     async def bare_post(self, floors: Floors) -> None:
         name = marker(Kind.BARE_POST, next(self._numbers))
@@ -96,9 +133,14 @@ class Probes:
     async def round(self, floors: Floors) -> None:
         await self.bare_post(floors)
         await self.chat_post(floors)
+        await self.delivery(floors)
         await self.long_poll(floors)
 
     async def rounds(self, floors: Floors, count: int) -> None:
         for _ in range(count):
             await self.round(floors)
             await asyncio.sleep(0.05)
+
+
+async def _acknowledge(_request: web.Request) -> web.Response:
+    return web.Response(status=200)

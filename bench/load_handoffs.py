@@ -15,7 +15,7 @@ import aiohttp
 from bench.load_parlant import Guest, guest_says, open_guest
 from bench.load_slack import SlackRecorder
 from bench.load_stack import Stack
-from bench.load_stats import Dist, Usage, usage_over
+from bench.load_stats import CpuWindow, Dist, Usage, usage_over
 
 REQUEST = "I want to talk to a human"
 HANDOFF_TIMEOUT = 120.0
@@ -30,10 +30,16 @@ class Handoffs:
     to_root: list[float] = field(default_factory=list)
     """Per guest: seconds from sending the request to its root message in Slack."""
     failed: int = 0
+    usage: dict[str, Usage] = field(default_factory=dict)
+    """CPU from the first request to the last root message."""
     wall: float = 0.0
     """Seconds from the first request to the last root message."""
-    settled: float = 0.0
-    """Seconds from the first request until the bridge stopped posting (transcripts too)."""
+    transcripts: int = 0
+    """Threads showing the conversation so far (the bridge's first post in the thread)
+    when the step moved on."""
+    transcripts_wall: float | None = None
+    """Seconds from the first request until every thread showed it (``None``: not within
+    the cap)."""
 
     @property
     def rate(self) -> float:
@@ -45,8 +51,10 @@ class Handoffs:
 
 
 async def hand_off_all(
-    stack: Stack, slack: SlackRecorder, sessions: int, concurrency: int
+    stack: Stack, slack: SlackRecorder, sessions: int, concurrency: int, cap: float
 ) -> Handoffs:
+    """Hand off ``sessions`` guests; then wait, at most ``cap`` seconds, for every thread
+    to show the conversation so far and for the bridge to stop posting."""
     result = Handoffs()
     slots = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
@@ -71,15 +79,26 @@ async def hand_off_all(
             result.guests[guest.session_id] = guest
             last_root = max(last_root, shown)
 
+    window = CpuWindow(stack.processes())
     async with aiohttp.ClientSession(connector=connector) as http:
         await asyncio.gather(*(one(n, http) for n in range(sessions)))
+    result.usage = window.stop()
     result.wall = last_root - start
-    await wait_quiet(slack)
-    result.settled = slack.last_post_at - start
+    deadline = time.monotonic() + cap
+    threads = [slack.roots[session_id].thread_ts for session_id in result.guests]
+    while time.monotonic() < deadline:
+        slack.poll()
+        result.transcripts = sum(1 for ts in threads if ts in slack.first_reply)
+        if result.transcripts == len(threads):
+            last = max((slack.first_reply[ts] for ts in threads), default=start)
+            result.transcripts_wall = last - start
+            break
+        await asyncio.sleep(0.2)
+    await wait_quiet(slack, max(0.0, deadline - time.monotonic()))
     return result
 
 
-async def wait_quiet(slack: SlackRecorder, timeout: float = 300.0) -> None:
+async def wait_quiet(slack: SlackRecorder, timeout: float) -> None:
     """Until the bridge has posted nothing for ``QUIET_SECONDS`` (or ``timeout``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

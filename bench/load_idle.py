@@ -4,6 +4,11 @@ Sessions are marked over REST with the operator token exactly as the handoff too
 them (``bench.run.mark_handed_off``: manual mode, label and metadata), instead of running
 an LLM turn each; the bridge follows them all as it would in production. Measured on a
 fresh stack: the agent alone first (the floor), then with every thread open and quiet.
+
+"Quiet" is judged by the agent's CPU, not only by Slack: the bridge may go on reading
+sessions after its last post. CPU is measured in consecutive windows (each at least as
+long as the bridge's 30 s reconcile period) until two in a row agree, or ``SETTLE_CAP``
+seconds have passed; the last window is the result, and the series is reported.
 """
 
 import asyncio
@@ -20,6 +25,11 @@ from bench.run import mark_handed_off
 from tests.support.processes import operator_headers
 
 OPEN_TIMEOUT = 1800.0
+SETTLE_CAP = 600.0
+AGREE_POINTS = 0.01
+"""Two windows agree when the agent's CPU differs by at most one point of a core..."""
+AGREE_SHARE = 0.2
+"""... or by at most a fifth."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,9 @@ class IdleSessions:
     opened: int
     agent: Usage
     bridge: Usage
+    series: tuple[float, ...]
+    """The agent's CPU in each window until it settled (the last is ``agent``)."""
+    settled: bool
 
 
 async def idle_sessions(
@@ -60,9 +73,27 @@ async def idle_sessions(
     while len(slack.roots) < sessions and time.monotonic() < deadline:
         await asyncio.sleep(1.0)
     opened_in = max((root.at for root in slack.roots.values()), default=start) - start
-    await wait_quiet(slack)
-    await asyncio.sleep(2)
-    usage = await usage_over(stack.processes(with_bench=False), seconds)
+    await wait_quiet(slack, OPEN_TIMEOUT)
+    print(f"  threads open; measuring in windows of {seconds:.0f} s until the CPU settles")
+    windows: list[dict[str, Usage]] = []
+    settled = False
+    deadline = time.monotonic() + SETTLE_CAP
+    while not settled and time.monotonic() < deadline:
+        windows.append(await usage_over(stack.processes(with_bench=False), seconds))
+        settled = len(windows) >= 2 and _agree(windows[-2]["agent"].cpu, windows[-1]["agent"].cpu)
+    last = windows[-1]
     return IdleSessions(
-        sessions, floor, marked_in, opened_in, len(slack.roots), usage["agent"], usage["bridge"]
+        sessions,
+        floor,
+        marked_in,
+        opened_in,
+        len(slack.roots),
+        last["agent"],
+        last["bridge"],
+        tuple(window["agent"].cpu for window in windows),
+        settled,
     )
+
+
+def _agree(before: float, after: float) -> bool:
+    return abs(after - before) <= max(AGREE_POINTS, AGREE_SHARE * before)

@@ -64,7 +64,7 @@ async def guest_says(
     http: aiohttp.ClientSession, url: str, guest: Guest, text: str, address: str | None = None
 ) -> Json:
     """Post a customer message; returns Parlant's event. ``address`` overrides the guest's
-    (a fresh one per message keeps a fast benchmark customer under the per-address limit)."""
+    (``bench.load_traffic.MESSAGES_PER_ADDRESS``)."""
     async with http.post(
         f"{url}/sessions/{guest.session_id}/events",
         json={"kind": "message", "source": "customer", "message": text},

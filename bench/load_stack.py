@@ -57,11 +57,17 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(work: Path) -> AsyncIterator[Stack]:
-    """All three parts on loopback in ``work``; stopped whatever happens inside."""
+async def running_stack(work: Path, source: Path | None = None) -> AsyncIterator[Stack]:
+    """All three parts on loopback in ``work``; stopped whatever happens inside.
+
+    ``source``: run the agent and the bridge from that source tree instead (put first on
+    ``PYTHONPATH``), to measure a change under the same conditions.
+    """
     started = asyncio.get_running_loop().time()
+    path = {"PYTHONPATH": str(source.resolve())} if source is not None else {}
     agent = AgentServer(
-        home=work / "parlant", extra_env={"PARLANT_TRUSTED_PROXIES": str(TRUSTED_PROXIES)}
+        home=work / "parlant",
+        extra_env={"PARLANT_TRUSTED_PROXIES": str(TRUSTED_PROXIES), **path},
     )
     emulator = SlackEmulator(rate_limits=False)
     bridge: BridgeProcess | None = None
@@ -78,6 +84,7 @@ async def running_stack(work: Path) -> AsyncIterator[Stack]:
                 "SLACK_POSTS_PER_SECOND": str(MAX_POSTS_PER_SECOND),
                 "BRIDGE_LOG_LEVEL": "warning",
                 "HANDOFF_ROUTES": str(routes),
+                **path,
             },
         )
         await bridge.start()

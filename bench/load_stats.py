@@ -51,7 +51,9 @@ def percentile(ordered: list[float], pct: float) -> float:
 
 
 def _ms(seconds: float) -> str:
-    return "-" if math.isnan(seconds) else f"{seconds * 1000:,.1f}"
+    if math.isnan(seconds):
+        return "-"
+    return "missing" if math.isinf(seconds) else f"{seconds * 1000:,.1f}"
 
 
 def ratio(numerator: float, denominator: float) -> float:

@@ -11,6 +11,7 @@
 * ``bridge_state``: until when the bridge was listening to Slack.
 """
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -109,26 +110,32 @@ class HandoffStore(OperatorMessages):
         channel: ChannelId | None = None,
         route: str | None = None,
     ) -> Conversation:
-        """A new, active conversation with a reference no other session has."""
-        for length in range(4, 9):
-            ref = short_ref(session_id, length)
-            if await self._one("SELECT 1 FROM conversations WHERE ref = ?", ref) is None:
-                break
+        """A new, active conversation with a reference no other session has: the shortest
+        free one, decided by the table's unique index (two sessions may share a prefix)."""
         now = time.time()
-        await self._write(
-            "INSERT INTO conversations (session_id, ref, customer_name, reason, requested_at,"
-            " opened_at, state, state_since, channel, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            session_id,
-            ref,
-            customer_name,
-            reason,
-            requested_at,
-            now,
-            CaseState.WAITING.value,
-            now,
-            channel,
-            route,
-        )
+        for length in range(4, 13):
+            try:
+                await self._write(
+                    "INSERT INTO conversations (session_id, ref, customer_name, reason,"
+                    " requested_at, opened_at, state, state_since, channel, route)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    session_id,
+                    short_ref(session_id, length),
+                    customer_name,
+                    reason,
+                    requested_at,
+                    now,
+                    CaseState.WAITING.value,
+                    now,
+                    channel,
+                    route,
+                )
+                break
+            except sqlite3.IntegrityError as error:
+                # Only the statement failed (SQLite undoes it alone): no rollback, which on
+                # this shared connection would also undo other writers' pending work.
+                if "conversations.ref" not in str(error):
+                    raise
         created = await self.conversation(session_id)
         assert created is not None
         return created

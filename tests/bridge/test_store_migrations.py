@@ -130,3 +130,25 @@ async def test_of_two_claims_at_once_exactly_one_wins(tmp_path: Path) -> None:
         assert after is not None and (after.state, after.owner) == (CaseState.WITH_AI, None)
     finally:
         await store.close()
+
+
+async def test_two_sessions_whose_short_references_collide_both_get_one(tmp_path: Path) -> None:
+    from slack_bridge.ids import short_ref
+
+    seen: dict[str, str] = {}
+    for n in range(100_000):
+        session = f"session-{n}"
+        ref = short_ref(SessionId(session), 4)
+        if ref in seen:
+            first, second = SessionId(seen[ref]), SessionId(session)
+            break
+        seen[ref] = session
+    store = await HandoffStore.open(tmp_path / "handoff.db")
+    try:
+        created = await asyncio.gather(
+            *(store.create_conversation(s, "Jo", "help", "2026-11-25") for s in (first, second))
+        )
+        refs = {c.ref for c in created}
+        assert len(refs) == 2 and short_ref(first, 4) in refs
+    finally:
+        await store.close()

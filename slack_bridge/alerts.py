@@ -7,7 +7,6 @@ store's conditional update also keeps two bridges from announcing the same inter
 A claim or an operator's first reply ends the waiting, and with it the reminders.
 """
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from slack_bridge.posts import Post, PostPriority
 from slack_bridge.routes import Route, Routes
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
+from slack_bridge.tasks import repeat
 
 logger = logging.getLogger(__name__)
 
@@ -74,12 +74,9 @@ class WaitAlerts:
         return min(LONGEST_CHECK_SECONDS, max(0.5, shortest / 4))
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.check(time.time())
-            except Exception:
-                logger.exception("checking for waiting customers failed")
-            await asyncio.sleep(self.check_seconds)
+        await repeat(
+            lambda: self.check(time.time()), self.check_seconds, "checking for waiting customers"
+        )
 
     async def check(self, now: float) -> int:
         """Announce every case due a reminder; returns how many were announced."""

@@ -35,7 +35,7 @@ from slack_bridge.slack_app import BridgeListeners, build_app
 from slack_bridge.slack_listening import SlackListening
 from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import HandoffStore
-from slack_bridge.tasks import TaskGroup
+from slack_bridge.tasks import TaskGroup, repeat
 from slack_bridge.threads import ThreadMirror
 from slack_bridge.users import UserDirectory
 from slack_bridge.watcher import ParlantWatcher
@@ -108,7 +108,7 @@ class Bridge:
         self.tasks.spawn(self._check_channels(), "slack-channel-check")
         self.tasks.spawn(self.alerts.run_forever(), "wait-alerts")
         self.tasks.spawn(self.board.run_forever(), "queue-board")
-        self.tasks.spawn(self._prune_forever(), "prune")
+        self.tasks.spawn(repeat(self._prune, PRUNE_SECONDS, "pruning the store"), "prune")
         self.tasks.spawn(self.expiry.run_forever(), "case-expiry")
         await self.listening.start()
         self.tasks.spawn(self.watcher.follow_forever(), "parlant-stream")
@@ -118,16 +118,11 @@ class Bridge:
         """Socket Mode delivers nothing while disconnected: look for replies missed meanwhile."""
         self.listening.reconnected()
 
-    async def _prune_forever(self) -> None:
-        """Forget, once an hour, what is older than ``HANDOFF_RETENTION_DAYS`` and unneeded."""
-        while True:
-            try:
-                pruned = await self.store.prune(time.time() - self.settings.retention_seconds)
-                if pruned:
-                    logger.info("pruned %d stored row(s) past their retention", pruned)
-            except Exception:
-                logger.exception("pruning the store failed")
-            await asyncio.sleep(PRUNE_SECONDS)
+    async def _prune(self) -> None:
+        """Forget what is older than ``HANDOFF_RETENTION_DAYS`` and no longer needed."""
+        pruned = await self.store.prune(time.time() - self.settings.retention_seconds)
+        if pruned:
+            logger.info("pruned %d stored row(s) past their retention", pruned)
 
     async def _check_channels(self) -> None:
         """Say plainly at start-up if a channel handoffs go to cannot work (posts would wait)."""
@@ -205,10 +200,8 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
             parlant,
             mirror,
             relay,
-            poster,
             notices,
             gate,
-            card,
             dormant,
             resolved_to_ai=settings.resolved_to_ai,
         )
@@ -238,7 +231,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         SlackListening(
             client, store, relay, mirror, tasks.spawn, heartbeat=settings.heartbeat_seconds
         ),
-        CaseExpiry(store, mirror, poster, card, settings.auto_resolve_seconds),
+        CaseExpiry(store, mirror, settings.auto_resolve_seconds),
         tasks,
         http,
     )

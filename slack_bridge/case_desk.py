@@ -26,9 +26,6 @@ from slack_bridge.notices import (
 )
 from slack_bridge.operators import REFUSALS, OperatorGate
 from slack_bridge.parlant_client import ParlantClient
-from slack_bridge.posts import Post
-from slack_bridge.root_card import RootCard
-from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import (
     HELD_FOR_OWNER,
     THREAD_ORIGIN,
@@ -50,22 +47,18 @@ class CaseDesk:
         parlant: ParlantClient,
         mirror: ThreadMirror,
         relay: OperatorRelay,
-        poster: SlackPoster,
         notices: OperatorNotices,
         gate: OperatorGate,
-        card: RootCard,
         dormant: DormantCases,
         *,
         resolved_to_ai: bool,
     ) -> None:
-        self._card = card
         self._dormant = dormant
         self._resolved_to_ai = resolved_to_ai
         self._store = store
         self._parlant = parlant
         self._mirror = mirror
         self._relay = relay
-        self._poster = poster
         self._notices = notices
         self._gate = gate
 
@@ -123,8 +116,6 @@ class CaseDesk:
                 return
             if not await self._return_to_ai(conversation, user, channel):
                 return
-            await self._store.set_state(session_id, CaseState.WITH_AI, user)
-            self._mirror.note_case(session_id, CaseState.WITH_AI)
             notice = f":leftwards_arrow_with_hook: *Returned to the AI* by {mention(user)}"
             if instruction:
                 notice += ", with this instruction:\n" + "\n".join(quote(instruction))
@@ -132,7 +123,7 @@ class CaseDesk:
                 "\nReplies here no longer reach the customer; this thread follows the"
                 " conversation until the case is resolved."
             )
-            await self._announce(session_id, notice)
+            await self._mirror.change_case(conversation, CaseState.WITH_AI, user, notice)
             await self._let_ai_speak(conversation, user, channel, instruction)
 
         self._mirror.run_in_order(session_id, job)
@@ -156,17 +147,16 @@ class CaseDesk:
                 if not await self._close_to_ai(conversation, user, channel):
                     return
                 after = "The AI stays silent; if the customer writes again, the case reopens here"
-            await self._store.set_state(
-                session_id, CaseState.RESOLVED, user, dormant=not self._resolved_to_ai
-            )
-            self._mirror.note_case(session_id, CaseState.RESOLVED)
-            if not self._resolved_to_ai:
-                self._dormant.add(session_id)
-            await self._announce(
-                session_id,
+            await self._mirror.change_case(
+                conversation,
+                CaseState.RESOLVED,
+                user,
                 f":white_check_mark: *Resolved* by {mention(user)}. {after};"
                 " this thread no longer follows the conversation. A new handoff reopens it.",
+                dormant=not self._resolved_to_ai,
             )
+            if not self._resolved_to_ai:
+                self._dormant.add(session_id)
 
         self._mirror.run_in_order(session_id, job)
 
@@ -219,13 +209,6 @@ class CaseDesk:
                 f"`{conversation.ref}` is back with the AI, but it could not answer right now"
                 f" ({error.status or 'no answer'}); it answers the customer's next message.",
             )
-
-    async def _announce(self, session_id: SessionId, notice: str) -> None:
-        conversation = await self._store.conversation(session_id)
-        if conversation is None or conversation.channel is None or conversation.thread_ts is None:
-            return
-        await self._poster.post(conversation.channel, conversation.thread_ts, Post(text=notice))
-        self._card.show(conversation.session_id)
 
     # ---- held replies ----------------------------------------------------------------
 

@@ -2,16 +2,13 @@
 for ``HANDOFF_AUTO_RESOLVE_HOURS``: their threads stop following the sessions, so the
 bridge's work does not grow with every handoff ever made. The session stays with the AI."""
 
-import asyncio
 import functools
 import logging
 import time
 
 from slack_bridge.cases import CaseState
-from slack_bridge.posts import Post
-from slack_bridge.root_card import RootCard
-from slack_bridge.slack_poster import SlackPoster
 from slack_bridge.store import Conversation, HandoffStore
+from slack_bridge.tasks import repeat
 from slack_bridge.threads import ThreadMirror
 
 logger = logging.getLogger(__name__)
@@ -30,23 +27,18 @@ class CaseExpiry:
         self,
         store: HandoffStore,
         mirror: ThreadMirror,
-        poster: SlackPoster,
-        card: RootCard,
         after_seconds: float,
     ) -> None:
         self._store = store
         self._mirror = mirror
-        self._poster = poster
-        self._card = card
         self._after = after_seconds
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.check(time.time())
-            except Exception:
-                logger.exception("resolving quiet cases failed")
-            await asyncio.sleep(min(CHECK_SECONDS, self._after / 4))
+        await repeat(
+            lambda: self.check(time.time()),
+            min(CHECK_SECONDS, self._after / 4),
+            "resolving quiet cases",
+        )
 
     async def check(self, now: float) -> int:
         resolved = 0
@@ -62,16 +54,9 @@ class CaseExpiry:
         return resolved
 
     async def _resolve(self, conversation: Conversation) -> None:
-        if not await self._store.set_state(conversation.session_id, CaseState.RESOLVED, None):
-            return
-        self._mirror.note_case(conversation.session_id, CaseState.RESOLVED)
-        hours = self._after / 3600
-        if conversation.channel is not None and conversation.thread_ts is not None:
-            notice = (
-                f":white_check_mark: *Resolved* automatically: back with the AI and quiet for"
-                f" {hours:g} h. This thread no longer follows the conversation; a new handoff"
-                " reopens it."
-            )
-            await self._poster.post(conversation.channel, conversation.thread_ts, Post(text=notice))
-        self._card.show(conversation.session_id)
-        logger.info("case %s resolved after %g h back with the AI", conversation.ref, hours)
+        notice = (
+            f":white_check_mark: *Resolved* automatically: back with the AI and quiet for"
+            f" {self._after / 3600:g} h. This thread no longer follows the conversation; a new"
+            " handoff reopens it."
+        )
+        await self._mirror.change_case(conversation, CaseState.RESOLVED, None, notice)

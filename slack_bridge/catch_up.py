@@ -11,37 +11,21 @@ each reply exactly once, whichever way it arrives.
 """
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from slack_bridge.delivery import OperatorRelay
 from slack_bridge.ids import ChannelId, Ts
 from slack_bridge.inbound_messages import Intent, parse_thread_message
+from slack_bridge.slack_reads import messages
 from slack_bridge.store import Conversation, HandoffStore
 
 logger = logging.getLogger(__name__)
-PAGE_SIZE = 200
 MARGIN_SECONDS = 60.0
 """Read replies from this long before the recorded moment: Slack's clock and ours differ,
 and an event can still be on its way when the listening ends."""
-
-
-async def _pages(
-    read: Callable[..., Awaitable[AsyncSlackResponse]], **arguments: Any
-) -> AsyncIterator[Mapping[str, Any]]:
-    """Every message a paginated read returns (``conversations.history`` or ``.replies``)."""
-    cursor: str | None = None
-    while True:
-        response = await read(**arguments, limit=PAGE_SIZE, cursor=cursor)
-        for message in response.get("messages") or []:
-            yield message
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor or not response.get("has_more", True):
-            return
 
 
 async def latest_replies(
@@ -54,7 +38,7 @@ async def latest_replies(
         return {}
     oldest = min(float(ts) for ts in wanted)
     found: dict[Ts, Ts] = {}
-    async for message in _pages(
+    async for message in messages(
         client.conversations_history, channel=channel, oldest=f"{oldest - 1:.6f}"
     ):
         ts, latest = message.get("ts"), message.get("latest_reply")
@@ -137,9 +121,9 @@ async def _relay_thread(
     assert conversation.channel is not None and conversation.thread_ts is not None
     window = {} if since is None else {"oldest": f"{since:.6f}"}
     try:
-        messages = [
+        read = [
             m
-            async for m in _pages(
+            async for m in messages(
                 client.conversations_replies,
                 channel=conversation.channel,
                 ts=conversation.thread_ts,
@@ -153,7 +137,7 @@ async def _relay_thread(
         return 0
     replies = [
         reply
-        for message in messages
+        for message in read
         if (reply := parse_thread_message({**message, "channel": conversation.channel})) is not None
         and reply.intent is not Intent.NOTE
         and reply.text

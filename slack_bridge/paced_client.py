@@ -43,34 +43,48 @@ BURST_SHARE = 2
 """Half a minute's allowance may go at once; the rest at the tier's pace."""
 
 
+class TokenBucket:
+    """``rate`` calls a second, ``burst`` of them at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    async def take(self) -> float:
+        """Wait for a token; returns how long it waited (seconds)."""
+        waited = 0.0
+        while True:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+            self._stamp = now
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return waited
+            delay = (1 - self._tokens) / self._rate
+            waited += delay
+            await asyncio.sleep(delay)
+
+
 class MethodPacer:
     """One token bucket per method: ``take`` waits until a call may go."""
 
     def __init__(self, per_minute: Mapping[str, int] = PER_MINUTE) -> None:
-        self._per_minute = per_minute
-        self._buckets: dict[str, tuple[float, float]] = {}
-        """method → (tokens, when counted)."""
+        self._buckets = {
+            method: TokenBucket(calls / 60.0, max(1.0, calls / BURST_SHARE))
+            for method, calls in per_minute.items()
+        }
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def take(self, method: str) -> float:
-        """Wait for ``method``'s turn; returns how long it waited (seconds)."""
-        per_minute = self._per_minute.get(method)
-        if per_minute is None:
+        """Wait for ``method``'s turn, callers in the order they came; returns how long it
+        waited (seconds)."""
+        bucket = self._buckets.get(method)
+        if bucket is None:
             return 0.0
-        rate, burst = per_minute / 60.0, max(1.0, per_minute / BURST_SHARE)
-        waited = 0.0
         async with self._locks.setdefault(method, asyncio.Lock()):
-            while True:
-                now = time.monotonic()
-                tokens, counted = self._buckets.get(method, (burst, now))
-                tokens = min(burst, tokens + (now - counted) * rate)
-                if tokens >= 1.0:
-                    self._buckets[method] = (tokens - 1.0, now)
-                    return waited
-                self._buckets[method] = (tokens, now)
-                delay = (1.0 - tokens) / rate
-                waited += delay
-                await asyncio.sleep(delay)
+            return await bucket.take()
 
 
 class PacedWebClient(AsyncWebClient):

@@ -19,6 +19,7 @@ from slack_bridge.formatting import HandoffSummary
 from slack_bridge.ids import ChannelId, SessionId, Ts
 from slack_bridge.posts import Post, PostPriority
 from slack_bridge.slack_poster import SlackPoster
+from slack_bridge.slack_reads import messages
 from slack_bridge.store import Conversation, HandoffStore
 
 logger = logging.getLogger(__name__)
@@ -159,27 +160,21 @@ class RootCard:
                 logger.debug("could not remove %s on %s: %s", previous, conversation.ref, error)
 
     async def _find(self, conversation: Conversation) -> Ts | None:
-        cursor: str | None = None
         try:
-            while True:
-                response = await self._client.conversations_history(
-                    channel=conversation.channel or self._channel,
-                    oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in response.get("messages") or []:
-                    metadata = message.get("metadata") or {}
-                    payload = metadata.get("event_payload") or {}
-                    if (
-                        metadata.get("event_type") == ROOT_EVENT_TYPE
-                        and payload.get("session_id") == conversation.session_id
-                    ):
-                        return Ts(str(message["ts"]))
-                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-                if not cursor:
-                    return None
+            async for message in messages(
+                self._client.conversations_history,
+                channel=conversation.channel or self._channel,
+                oldest=f"{conversation.opened_at - ROOT_SEARCH_SLACK_SECONDS:.6f}",
+                include_all_metadata=True,
+            ):
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == ROOT_EVENT_TYPE
+                    and payload.get("session_id") == conversation.session_id
+                ):
+                    return Ts(str(message["ts"]))
+            return None
         except SlackApiError as error:
             logger.warning("could not search for the root of %s: %s", conversation.ref, error)
             return None

@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_bridge.ids import ChannelId, Ts
+from slack_bridge.paced_client import TokenBucket
 from slack_bridge.post_queue import PostQueue
 from slack_bridge.posts import Post, Shown, combined, shown_in
 from slack_bridge.retry import Backoff
@@ -46,24 +47,6 @@ UNKNOWN_OUTCOME_ERRORS = frozenset(
 )
 SEARCH_LIMIT = 100
 ROOT_SEARCH_SECONDS = 900.0
-
-
-class TokenBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._tokens = float(burst)
-        self._stamp = time.monotonic()
-
-    async def take(self) -> None:
-        while True:
-            now = time.monotonic()
-            self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return
-            await asyncio.sleep((1 - self._tokens) / self._rate)
 
 
 class ChannelPoster:

@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -31,3 +31,14 @@ class TaskGroup:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks.clear()
+
+
+async def repeat(step: Callable[[], Awaitable[object]], seconds: float, what: str) -> None:
+    """Run ``step`` every ``seconds`` until cancelled; a failure is logged and the next
+    round tries again."""
+    while True:
+        try:
+            await step()
+        except Exception:
+            logger.exception("%s failed", what)
+        await asyncio.sleep(seconds)

@@ -17,7 +17,7 @@ from typing import Any
 from slack_bridge.cases import CaseState
 from slack_bridge.errors import ParlantRejected, ParlantUnavailable
 from slack_bridge.formatting import Line, inert_line, transcript
-from slack_bridge.ids import ChannelId, SessionId, Ts
+from slack_bridge.ids import ChannelId, SessionId, Ts, UserId
 from slack_bridge.parlant_client import ParlantClient, ParlantEvent, ParlantSession
 from slack_bridge.placement import Placer
 from slack_bridge.posts import Post, PostPriority, line_post, transcript_posts
@@ -267,28 +267,42 @@ class ThreadMirror:
     async def _returned_elsewhere(self, conversation: Conversation) -> None:
         """Handed back outside Slack (another operator tool, the REST API): the thread goes on
         following the conversation until someone resolves the case."""
-        await self._change_case(
+        await self.change_case(
             conversation,
             CaseState.WITH_AI,
+            None,
             ":leftwards_arrow_with_hook: *Returned to the AI* outside Slack — it answers the"
             " customer's next message. Replies here no longer reach the customer; this thread"
             " follows the conversation until the case is resolved.",
         )
 
     async def _deleted(self, conversation: Conversation) -> None:
-        await self._change_case(
-            conversation, CaseState.RESOLVED, ":wastebasket: The Parlant session was deleted."
+        await self.change_case(
+            conversation, CaseState.RESOLVED, None, ":wastebasket: The Parlant session was deleted."
         )
 
-    async def _change_case(self, conversation: Conversation, state: CaseState, notice: str) -> None:
-        if not await self._store.set_state(conversation.session_id, state, None):
-            return
+    async def change_case(
+        self,
+        conversation: Conversation,
+        state: CaseState,
+        by: UserId | None,
+        notice: str,
+        *,
+        dormant: bool = False,
+    ) -> bool:
+        """Record the case's new state (``by``: ``None`` for the agent or anything outside
+        Slack), follow or stop following its session, say so in its thread and show it on
+        the root. ``False`` if the case already was in that state. Call it from the
+        session's worker (``run_in_order``), so the notice lands in the thread's order."""
+        if not await self._store.set_state(conversation.session_id, state, by, dormant=dormant):
+            return False
         self.note_case(conversation.session_id, state)
         if conversation.thread_ts is not None:
             channel = self._channel_of(conversation)
             await self._poster.post(channel, conversation.thread_ts, Post(text=notice))
-            self._card.show(conversation.session_id)
+        self._card.show(conversation.session_id)
         logger.info("case %s is now %s", conversation.ref, state.value)
+        return True
 
     async def _catch_up(self, session_id: SessionId, work: _Work) -> None:
         conversation = await self._store.conversation(session_id)

@@ -4,8 +4,8 @@ Two kinds of callers share the port of the customer chat:
 
 * **Public callers** (customers' browsers) get Parlant's production rules: read the agent,
   open a guest session, read that session and its events, post customer messages — each
-  rate-limited per client address — and a session only with its customer token
-  (``agent.customer_access``). Everything else is refused.
+  rate-limited per client address (``agent.rate_limits``) — and a session only with its
+  customer token (``agent.customer_access``). Everything else is refused.
 * **Operator tools** (the Slack bridge) present ``Authorization: Bearer <PARLANT_API_TOKEN>``
   and may also list and update sessions, read customers, post ``human_agent`` and
   on-behalf-of-AI messages and ask the AI to speak. Nothing that changes the agent itself
@@ -19,10 +19,8 @@ from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from limits import RateLimitItemPerMinute
 from parlant.api.authorization import (
     AuthorizationException,
-    BasicRateLimiter,
     Operation,
     ProductionAuthorizationPolicy,
     RateLimitExceededException,
@@ -30,6 +28,7 @@ from parlant.api.authorization import (
 from typing_extensions import override
 
 from agent.customer_access import CUSTOMER_TOKEN_HEADER, CustomerKeys, hand_out_tokens
+from agent.rate_limits import AddressRateLimiter
 from agent.secret import Secret, bearer_token
 
 PUBLIC_OPERATIONS: Final = frozenset(
@@ -107,33 +106,6 @@ def is_operator(request: Request, token: Secret) -> bool | None:
     return None if presented is None else token.matches(presented)
 
 
-class ClientAddressRateLimiter(BasicRateLimiter):
-    """Parlant's per-address limits, keyed on an address a client cannot forge.
-
-    Parlant's limiter believes ``X-Forwarded-For`` from anyone, so a caller could pick a
-    new "address" per request. Here the header counts only when ``trusted_proxies`` proxies
-    sit in front of the server: each appends the address it saw, so the client's is the
-    ``trusted_proxies``-th entry from the right.
-    """
-
-    def __init__(self, trusted_proxies: int) -> None:
-        super().__init__(
-            rate_limit_item_per_operation={
-                Operation.READ_AGENT: RateLimitItemPerMinute(30),
-                Operation.CREATE_GUEST_SESSION: RateLimitItemPerMinute(10),
-                Operation.READ_SESSION: RateLimitItemPerMinute(60),
-                Operation.LIST_EVENTS: RateLimitItemPerMinute(240),
-                Operation.CREATE_CUSTOMER_EVENT: RateLimitItemPerMinute(30),
-            }
-        )
-        self._trusted_proxies = trusted_proxies
-
-    @override
-    def _build_key(self, request: Request, operation: Operation | None) -> str:
-        address = client_address(request, self._trusted_proxies)
-        return f"IP={address}--OP={operation.value if operation else 'GENERIC'}"
-
-
 def close_developer_doors(app: FastAPI) -> None:
     """Remove the developer pages and the log stream from the production API."""
     app.router.routes[:] = [
@@ -141,26 +113,18 @@ def close_developer_doors(app: FastAPI) -> None:
     ]
 
 
-def client_address(request: Request, trusted_proxies: int) -> str:
-    peer = request.client.host if request.client else "unknown"
-    if trusted_proxies <= 0:
-        return peer
-    forwarded = [
-        part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part
-    ]
-    if len(forwarded) < trusted_proxies:
-        return peer
-    return forwarded[-trusted_proxies]
-
-
 class OperatorTokenPolicy(ProductionAuthorizationPolicy):
-    """Production rules for the public; operator rights for holders of the API token."""
+    """Production rules for the public; operator rights for holders of the API token.
+
+    Public callers are rate-limited per client address, an address they cannot forge
+    (``AddressRateLimiter``); operators are not limited.
+    """
 
     def __init__(self, token: Secret, customers: CustomerKeys, trusted_proxies: int = 0) -> None:
         super().__init__()
         self._token = token
         self._customers = customers
-        self.default_limiter = ClientAddressRateLimiter(trusted_proxies)
+        self.default_limiter = AddressRateLimiter(trusted_proxies)
 
     @override
     async def configure_app(self, app: FastAPI) -> FastAPI:

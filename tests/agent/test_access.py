@@ -232,3 +232,37 @@ async def test_development_mode_is_explicit_and_serves_the_sandbox(tmp_path: Pat
                 pass
             assert (await _status(http, "GET", f"{server.url}/sessions"))[0] == 200
     assert OPERATOR_TOKEN not in (tmp_path / "dev" / "agent.log").read_text()
+
+
+async def test_guest_sessions_are_rate_limited_per_client_address(tmp_path: Path) -> None:
+    """Behind one trusted proxy: 10 guest sessions a minute per forwarded address."""
+    home = tmp_path / "behind-a-proxy"
+    with AgentServer(home=home, extra_env={"PARLANT_TRUSTED_PROXIES": "1"}) as server:
+        sessions = f"{server.url}/sessions"
+        new_guest = {"json": {"agent_id": AGENT_ID}}
+        alice = {"X-Forwarded-For": "203.0.113.5"}
+        async with aiohttp.ClientSession() as http:
+            for _ in range(10):
+                assert (await _status(http, "POST", sessions, **new_guest, headers=alice))[0] == 201
+            canary = "canary-token-5d2e9b7c41"
+            status, body = await _status(
+                http,
+                "POST",
+                sessions,
+                **new_guest,
+                headers={**alice, CUSTOMER_TOKEN_HEADER: canary, "Cookie": f"c={canary}"},
+            )
+            assert status == 429, body
+            assert canary not in body and "203.0.113.5" not in body
+            # Entries left of the proxy's are the client's own words: no fresh budget.
+            forged = {"X-Forwarded-For": "198.51.100.77, 203.0.113.5"}
+            assert (await _status(http, "POST", sessions, **new_guest, headers=forged))[0] == 429
+
+            bob = {"X-Forwarded-For": "203.0.113.6"}
+            assert (await _status(http, "POST", sessions, **new_guest, headers=bob))[0] == 201
+            for _ in range(12):
+                status, body = await _status(
+                    http, "POST", sessions, **new_guest, headers={**alice, **operator_headers()}
+                )
+                assert status == 201, body
+        assert OPERATOR_TOKEN not in (home / "agent.log").read_text()

@@ -159,7 +159,7 @@ def parse_args() -> argparse.Namespace:
         "--idle-seconds",
         type=float,
         default=30.0,
-        help="idle CPU window with N sessions (the bridge reconciles every 30 s)",
+        help="idle CPU window with N sessions ",
     )
     parser.add_argument(
         "--idle-window",

@@ -12,6 +12,7 @@ from bench.load_handoffs import Handoffs
 from bench.load_idle import IdleSessions
 from bench.load_stats import MB, Dist, Usage, ratio
 from bench.load_traffic import RELAY, Direction
+from slack_bridge.watcher import STREAMING_RECONCILE_SECONDS
 
 Row = Sequence[object]
 
@@ -219,6 +220,12 @@ def idle_sessions_table(idle: IdleSessions) -> str:
         f" {idle.opened:,} threads opened, the last {idle.opened_in:.0f} s after the first mark."
         f" Agent CPU per window until it settled: {series}"
         f"{'' if idle.settled else ' (not settled: still busy at the cap)'}."
+        f" One listing of the {idle.listing.sessions:,} handed-off sessions (the bridge's"
+        f" safety net, every {STREAMING_RECONCILE_SECONDS / 60:.0f} min while the push stream"
+        f" is up): {idle.listing.wall_seconds * 1000:,.0f} ms,"
+        f" {idle.listing.cpu_seconds * 1000:,.0f} ms of the agent's CPU;"
+        " with it spread over that period the agent's idle CPU is"
+        f" {idle.agent_with_listings:.1%}."
     )
 
 
@@ -277,8 +284,8 @@ def target_table(steps: Sequence[Step], idle: IdleSessions | None) -> str:
             (
                 f"Parlant CPU with {idle.sessions:,} idle handed-off sessions",
                 "≤ 5 % of a core",
-                f"{idle.agent.cpu:.1%}",
-                _verdict(idle.agent.cpu <= 0.05),
+                f"{idle.agent_with_listings:.1%} (listings included)",
+                _verdict(idle.agent_with_listings <= 0.05),
             )
         )
     return table(("target", "goal", "measured", ""), rows)

@@ -45,11 +45,14 @@ DRAIN_SECONDS = 5.0
 PRUNE_SECONDS = 3600.0
 
 
-def posting_client(settings: BridgeSettings, pacer: MethodPacer) -> AsyncWebClient:
+def posting_client(
+    settings: BridgeSettings, pacer: MethodPacer, http: aiohttp.ClientSession
+) -> AsyncWebClient:
     """For posts: only a 429 (Slack took nothing) is retried by the client itself; after
     any other failure the poster first looks whether Slack kept the post."""
     return PacedWebClient(
         pacer=pacer,
+        session=http,
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         timeout=15,
@@ -57,11 +60,15 @@ def posting_client(settings: BridgeSettings, pacer: MethodPacer) -> AsyncWebClie
     )
 
 
-def slack_client(settings: BridgeSettings, pacer: MethodPacer) -> AsyncWebClient:
+def slack_client(
+    settings: BridgeSettings, pacer: MethodPacer, http: aiohttp.ClientSession
+) -> AsyncWebClient:
     """slack-sdk's client, paced per method within Slack's tiers, obeying ``Retry-After`` and
-    retrying transient failures."""
+    retrying transient failures. ``http`` keeps connections to Slack open between calls
+    (without it slack-sdk opens a new connection, TLS handshake included, for each)."""
     client = PacedWebClient(
         pacer=pacer,
+        session=http,
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         timeout=15,
@@ -94,6 +101,9 @@ class Bridge:
     expiry: CaseExpiry
     tasks: TaskGroup
     http: aiohttp.ClientSession
+    """Parlant's connections."""
+    slack_http: aiohttp.ClientSession
+    """Slack's connections (Web API)."""
 
     async def start(self) -> None:
         """Resume what a previous run left, then follow Parlant and Slack."""
@@ -157,6 +167,7 @@ class Bridge:
             await asyncio.sleep(0.05)
         await self.tasks.close()
         await self.http.close()
+        await self.slack_http.close()
         await self.store.close()
 
 
@@ -164,12 +175,13 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
     store = await HandoffStore.open(settings.db_path)
     tasks = TaskGroup()
     http = aiohttp.ClientSession()
+    slack_http = aiohttp.ClientSession()
     try:
         pacer = MethodPacer()  # one budget per method for the app, whichever client calls
-        client = slack_client(settings, pacer)
+        client = slack_client(settings, pacer, slack_http)
         parlant = ParlantClient(settings.parlant_url, http, settings.parlant_token)
         poster = SlackPoster(
-            posting_client(settings, pacer), tasks.spawn, rate=settings.posts_per_second
+            posting_client(settings, pacer, slack_http), tasks.spawn, rate=settings.posts_per_second
         )
         notices = OperatorNotices(client)
         gate = OperatorGate(
@@ -214,6 +226,7 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
     except BaseException:
         with contextlib.suppress(Exception):
             await http.close()
+            await slack_http.close()
             await store.close()
         raise
     return Bridge(
@@ -234,4 +247,5 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         CaseExpiry(store, mirror, settings.auto_resolve_seconds),
         tasks,
         http,
+        slack_http,
     )

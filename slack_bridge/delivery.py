@@ -126,8 +126,6 @@ class OperatorRelay:
         if not await self._store.take_operator_message(message, state):
             logger.debug("message %s already taken", message.ts)
             return False
-        if message.origin == THREAD_ORIGIN:
-            await self._store.note_operator_activity(message.user_id, message.session_id)
         if internal is not None:
             self._spawn(self._offer_choice(message, internal), "held-internal")
         else:
@@ -201,7 +199,9 @@ class OperatorRelay:
         if not verdict.allowed:
             await self._hold_back(message, verdict)
             return
-        if message.reply_to is None:  # a correction goes to the customer who has the original
+        # A correction goes to the customer who has the original; the owner's own replies
+        # need no claim (read again: the gate may have waited on Slack meanwhile).
+        if message.reply_to is None and not await self._owns(message):
             case = await self._store.claim(message.session_id, message.user_id)
             if case is not None and case.owner != message.user_id:
                 await self._hold_for_owner(message, conversation, case.owner)
@@ -255,6 +255,10 @@ class OperatorRelay:
                 return
         await self._store.mark_delivered(message, event.id)
         await self._confirm(message, conversation, text)
+
+    async def _owns(self, message: OperatorMessage) -> bool:
+        now = await self._store.conversation(message.session_id)
+        return now is not None and now.active and now.case.owner == message.user_id
 
     async def _hold_back(self, message: OperatorMessage, verdict: Verdict) -> None:
         """Not an operator: nothing reaches the customer; the author is told privately."""

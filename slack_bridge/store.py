@@ -13,11 +13,14 @@
 
 import sqlite3
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
 
 from slack_bridge.cases import Case, CaseState
+from slack_bridge.conversation_cache import ConversationCache
 from slack_bridge.ids import ChannelId, SessionId, Ts, UserId, short_ref
 from slack_bridge.migrations import migrate
 from slack_bridge.store_messages import OperatorMessages
@@ -50,6 +53,10 @@ __all__ = [
 
 
 class HandoffStore(OperatorMessages):
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        super().__init__(db)
+        self._cache = ConversationCache()
+
     @classmethod
     async def open(cls, path: Path | str) -> "HandoffStore":
         if str(path) != ":memory:":
@@ -66,10 +73,9 @@ class HandoffStore(OperatorMessages):
     # ---- conversations -------------------------------------------------------------
 
     async def conversation(self, session_id: SessionId) -> Conversation | None:
-        row = await self._one(
-            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE session_id = ?", session_id
-        )
-        return conversation_of(row) if row else None
+        if (cached := self._cache.get(session_id)) is not None:
+            return cached
+        return await self._read_conversation("session_id = ?", session_id)
 
     async def conversation_by_ref(self, ref: str) -> Conversation | None:
         row = await self._one(
@@ -80,12 +86,36 @@ class HandoffStore(OperatorMessages):
     async def conversation_by_thread(
         self, channel: ChannelId, thread_ts: Ts
     ) -> Conversation | None:
+        if (cached := self._cache.by_thread(channel, thread_ts)) is not None:
+            return cached
+        return await self._read_conversation("channel = ? AND thread_ts = ?", channel, thread_ts)
+
+    async def _read_conversation(self, where: str, *args: object) -> Conversation | None:
+        generation = self._cache.generation
         row = await self._one(
-            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE channel = ? AND thread_ts = ?",
-            channel,
-            thread_ts,
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE {where}", *args
         )
-        return conversation_of(row) if row else None
+        if row is None:
+            return None
+        conversation = conversation_of(row)
+        self._cache.keep(conversation, generation)
+        return conversation
+
+    async def _write_conversation(
+        self,
+        session_id: SessionId,
+        sql: str,
+        *args: object,
+        same_in_memory: Callable[[Conversation], Conversation] | None = None,
+    ) -> int:
+        """Every change to a conversation's row goes through here: the cache forgets the
+        row, or applies ``same_in_memory`` (the change the SQL made, for frequent ones)."""
+        changed = await self._write(sql, *args)
+        if same_in_memory is None:
+            self._cache.forget(session_id)
+        else:
+            self._cache.revise(session_id, same_in_memory)
+        return changed
 
     async def conversations(
         self, *, handed_off: bool = False, mirrored: bool = False
@@ -136,12 +166,14 @@ class HandoffStore(OperatorMessages):
                 # this shared connection would also undo other writers' pending work.
                 if "conversations.ref" not in str(error):
                     raise
+        self._cache.forget(session_id)
         created = await self.conversation(session_id)
         assert created is not None
         return created
 
     async def set_thread(self, session_id: SessionId, channel: ChannelId, thread_ts: Ts) -> None:
-        await self._write(
+        await self._write_conversation(
+            session_id,
             "UPDATE conversations SET channel = ?, thread_ts = ? WHERE session_id = ?",
             channel,
             thread_ts,
@@ -158,7 +190,8 @@ class HandoffStore(OperatorMessages):
     ) -> None:
         """Events before offset ``cursor`` are in the thread (``last_post_ts`` the newest);
         ``settled``: no post of the thread is on its way any more."""
-        await self._write(
+        await self._write_conversation(
+            session_id,
             "UPDATE conversations SET cursor = MAX(cursor, ?),"
             " last_post_ts = COALESCE(?, last_post_ts),"
             " posting = CASE WHEN ? THEN 0 ELSE posting END WHERE session_id = ?",
@@ -166,18 +199,27 @@ class HandoffStore(OperatorMessages):
             last_post_ts,
             settled,
             session_id,
+            same_in_memory=lambda before: replace(
+                before,
+                cursor=max(before.cursor, cursor),
+                last_post_ts=last_post_ts or before.last_post_ts,
+                posting=False if settled else before.posting,
+            ),
         )
 
     async def mark_posting(self, session_id: SessionId) -> None:
         """Posts of the thread are about to go out (until ``set_cursor(settled=True)``)."""
-        await self._write(
+        await self._write_conversation(
+            session_id,
             "UPDATE conversations SET posting = 1 WHERE session_id = ? AND posting = 0",
             session_id,
+            same_in_memory=lambda before: replace(before, posting=True),
         )
 
     async def reopen(self, session_id: SessionId, reason: str, requested_at: str) -> None:
         """Handed off again: a fresh, unclaimed case in the same thread."""
-        await self._write(
+        await self._write_conversation(
+            session_id,
             "UPDATE conversations SET state = ?, state_since = ?, state_by = NULL, owner = NULL,"
             " dormant = 0, alerted_at = NULL, reason = ?, requested_at = ? WHERE session_id = ?",
             CaseState.WAITING.value,
@@ -200,7 +242,8 @@ class HandoffStore(OperatorMessages):
         """
         owned_by_other = "(owner IS NULL OR owner != ?)" if take_over else "owner IS NULL"
         args: tuple[object, ...] = (user_id,) if take_over else ()
-        await self._write(
+        await self._write_conversation(
+            session_id,
             "UPDATE conversations SET state = ?, owner = ?, state_by = ?, state_since = ?"
             f" WHERE session_id = ? AND state IN (?, ?) AND {owned_by_other}",
             CaseState.CLAIMED.value,
@@ -217,7 +260,8 @@ class HandoffStore(OperatorMessages):
     async def release(self, session_id: SessionId, user_id: UserId) -> bool:
         """The owner gives the case up: it waits for someone again."""
         return (
-            await self._write(
+            await self._write_conversation(
+                session_id,
                 "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?"
                 " WHERE session_id = ? AND state = ? AND owner = ?",
                 CaseState.WAITING.value,
@@ -236,7 +280,8 @@ class HandoffStore(OperatorMessages):
         """Back with the AI or resolved; ``False`` if the case already was. A ``dormant``
         resolved case is handed off again when its customer writes."""
         return (
-            await self._write(
+            await self._write_conversation(
+                session_id,
                 "UPDATE conversations SET state = ?, owner = NULL, state_by = ?, state_since = ?,"
                 " dormant = ? WHERE session_id = ? AND state != ?",
                 state.value,
@@ -256,7 +301,8 @@ class HandoffStore(OperatorMessages):
     async def wake(self, session_id: SessionId) -> bool:
         """A dormant case's customer wrote; ``False`` if it was not dormant (any more)."""
         return (
-            await self._write(
+            await self._write_conversation(
+                session_id,
                 "UPDATE conversations SET dormant = 0 WHERE session_id = ? AND dormant = 1",
                 session_id,
             )
@@ -267,7 +313,8 @@ class HandoffStore(OperatorMessages):
         """Record a reminder for a waiting case; ``False`` if one was recorded since
         ``conversation`` was read, or the case no longer waits."""
         return (
-            await self._write(
+            await self._write_conversation(
+                conversation.session_id,
                 "UPDATE conversations SET alerted_at = ?"
                 " WHERE session_id = ? AND state = ? AND alerted_at IS ?",
                 now,
@@ -279,8 +326,11 @@ class HandoffStore(OperatorMessages):
         )
 
     async def set_root_reaction(self, session_id: SessionId, reaction: str) -> None:
-        await self._write(
-            "UPDATE conversations SET root_reaction = ? WHERE session_id = ?", reaction, session_id
+        await self._write_conversation(
+            session_id,
+            "UPDATE conversations SET root_reaction = ? WHERE session_id = ?",
+            reaction,
+            session_id,
         )
 
     # ---- the bridge itself -----------------------------------------------------------

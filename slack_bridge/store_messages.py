@@ -7,34 +7,50 @@ from collections.abc import Sequence
 from slack_bridge.ids import ChannelId, EventId, SessionId, Ts, UserId
 from slack_bridge.store_records import (
     MESSAGE_COLUMNS,
+    THREAD_ORIGIN,
     OperatorMessage,
     StoredMessage,
     message_of,
 )
 from slack_bridge.store_tables import SqliteTables
 
+NOTE_ACTIVITY = (
+    "INSERT INTO operator_activity (user_id, session_id, at) VALUES (?, ?, ?)"
+    " ON CONFLICT (user_id, session_id) DO UPDATE SET at = excluded.at"
+)
+
 
 class OperatorMessages(SqliteTables):
     # ---- operator messages -----------------------------------------------------------
 
     async def take_operator_message(self, message: OperatorMessage, state: str = "pending") -> bool:
-        """Remember a message to deliver (or hold); ``False`` if it was taken before."""
-        changed = await self._write(
+        """Remember a message to deliver (or hold); ``False`` if it was taken before. A
+        thread reply also records, in the same transaction, that its author was active in
+        that thread (``sessions_of_operator``)."""
+        async with self._db.execute(
             f"INSERT OR IGNORE INTO slack_messages ({MESSAGE_COLUMNS}, received_at, state)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            message.channel,
-            message.ts,
-            message.session_id,
-            message.user_id,
-            int(message.as_ai),
-            message.text,
-            message.origin,
-            message.user_team,
-            message.reply_to,
-            time.time(),
-            state,
-        )
-        return changed == 1
+            (
+                message.channel,
+                message.ts,
+                message.session_id,
+                message.user_id,
+                int(message.as_ai),
+                message.text,
+                message.origin,
+                message.user_team,
+                message.reply_to,
+                time.time(),
+                state,
+            ),
+        ) as cursor:
+            taken = cursor.rowcount == 1
+        if taken and message.origin == THREAD_ORIGIN:
+            await self._db.execute_fetchall(
+                NOTE_ACTIVITY, (message.user_id, message.session_id, time.time())
+            )
+        await self._db.commit()
+        return taken
 
     async def operator_message(self, channel: ChannelId, ts: Ts) -> StoredMessage | None:
         row = await self._one(
@@ -130,15 +146,6 @@ class OperatorMessages(SqliteTables):
         )
 
     # ---- operators -------------------------------------------------------------------
-
-    async def note_operator_activity(self, user_id: UserId, session_id: SessionId) -> None:
-        await self._write(
-            "INSERT INTO operator_activity (user_id, session_id, at) VALUES (?, ?, ?)"
-            " ON CONFLICT (user_id, session_id) DO UPDATE SET at = excluded.at",
-            user_id,
-            session_id,
-            time.time(),
-        )
 
     async def sessions_of_operator(self, user_id: UserId) -> list[SessionId]:
         """The sessions whose threads the operator replied in, most recent first."""

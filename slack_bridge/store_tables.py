@@ -11,12 +11,12 @@ class SqliteTables:
         self._db = db
 
     async def _one(self, sql: str, *args: object) -> Sequence[Any] | None:
-        async with self._db.execute(sql, args) as cursor:
-            return await cursor.fetchone()
+        rows = await self._all(sql, *args)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, *args: object) -> list[Sequence[Any]]:
-        async with self._db.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to aiosqlite's thread (a cursor's execute, fetch and close are three).
+        return list(await self._db.execute_fetchall(sql, args))
 
     async def _write(self, sql: str, *args: object) -> int:
         async with self._db.execute(sql, args) as cursor:

@@ -207,7 +207,18 @@ class OperatorRelay:
                 await self._hold_for_owner(message, conversation, case.owner)
                 return
             if conversation.case.owner is None:
-                self._claimed(message.session_id)
+                # The root shows the new owner once the reply is on its way, not while it
+                # is: its edit costs this process CPU that would delay the delivery.
+                try:
+                    await self._send(message, conversation, resumed)
+                finally:
+                    self._claimed(message.session_id)
+                return
+        await self._send(message, conversation, resumed)
+
+    async def _send(
+        self, message: OperatorMessage, conversation: Conversation, resumed: bool
+    ) -> None:
         names = await self._users.names(mentioned_users(message.text) | {message.user_id})
         text = decode_slack_text(message.text, names)
         backoff = Backoff()

@@ -61,6 +61,8 @@ class QueueBoard:
             await self._changed.wait()
             await asyncio.sleep(DEBOUNCE_SECONDS)
             self._changed.clear()
+            if not self._viewers:  # nobody has the Home tab open: nothing to read
+                continue
             started = time.monotonic()
             conversations = await self._store.conversations(mirrored=True)
             for user in list(self._viewers):

@@ -2,7 +2,9 @@
 
 ``python -m agent`` (offline model, SQLite store, production mode with the operator
 token), the Slack emulator in this process with its rate limits off, and
-``python -m slack_bridge`` in HTTP mode posting as fast as its settings allow.
+``python -m slack_bridge`` in HTTP mode posting as fast as its settings allow. Each of
+those three can be changed by an argument of ``running_stack`` (the emulator's limits,
+Socket Mode, the bridge's posting pace and other settings); the defaults are the above.
 Every port is a free loopback port; the children run in their own process groups and are
 stopped in ``finally`` (also when the benchmark is interrupted).
 """
@@ -10,7 +12,7 @@ stopped in ``finally`` (also when the benchmark is interrupted).
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,11 +59,23 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(work: Path, source: Path | None = None) -> AsyncIterator[Stack]:
+async def running_stack(
+    work: Path,
+    source: Path | None = None,
+    *,
+    rate_limits: bool = False,
+    socket_mode: bool = False,
+    posts_per_second: float = MAX_POSTS_PER_SECOND,
+    bridge_env: Mapping[str, str] | None = None,
+) -> AsyncIterator[Stack]:
     """All three parts on loopback in ``work``; stopped whatever happens inside.
 
     ``source``: run the agent and the bridge from that source tree instead (put first on
-    ``PYTHONPATH``), to measure a change under the same conditions.
+    ``PYTHONPATH``), to measure a change under the same conditions. ``rate_limits``: the
+    emulator enforces Slack's tiers (``emulator.rate_limits`` switches them later).
+    ``socket_mode``: the bridge takes Slack's events over Socket Mode instead of HTTP.
+    ``posts_per_second``: the bridge's ``SLACK_POSTS_PER_SECOND``. ``bridge_env``: more
+    settings for the bridge, over the ones above.
     """
     started = asyncio.get_running_loop().time()
     path = {"PYTHONPATH": str(source.resolve())} if source is not None else {}
@@ -69,7 +83,7 @@ async def running_stack(work: Path, source: Path | None = None) -> AsyncIterator
         home=work / "parlant",
         extra_env={"PARLANT_TRUSTED_PROXIES": str(TRUSTED_PROXIES), **path},
     )
-    emulator = SlackEmulator(rate_limits=False)
+    emulator = SlackEmulator(rate_limits=rate_limits)
     bridge: BridgeProcess | None = None
     try:
         await asyncio.to_thread(agent.start)
@@ -80,11 +94,13 @@ async def running_stack(work: Path, source: Path | None = None) -> AsyncIterator
             emulator,
             agent.url,
             work / "bridge",
+            socket_mode=socket_mode,
             extra_env={
-                "SLACK_POSTS_PER_SECOND": str(MAX_POSTS_PER_SECOND),
+                "SLACK_POSTS_PER_SECOND": f"{posts_per_second:g}",
                 "BRIDGE_LOG_LEVEL": "warning",
                 "HANDOFF_ROUTES": str(routes),
                 **path,
+                **(bridge_env or {}),
             },
         )
         await bridge.start()

@@ -18,7 +18,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 from parlant.client import AsyncParlantClient
+from parlant.client.types import Participant
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agent.handoff import handoff_record
@@ -39,6 +42,8 @@ from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.processes import AgentServer, operator_headers
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+STREAM_READY_SECONDS = 10.0
+"""How long the push stream may take to say hello."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -68,7 +73,11 @@ async def wait_for(check: Callable[[], bool], timeout: float = 30.0) -> None:
 
 
 class StreamWatch:
-    """The agent's push stream, timestamping each message event as it arrives."""
+    """The agent's push stream, timestamping each message event as it arrives.
+
+    The agent runs in production mode (``AgentServer``'s default operator token), where
+    ``/handoff/stream`` answers 401 without ``Authorization: Bearer <operator token>``.
+    """
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -81,9 +90,10 @@ class StreamWatch:
         async def follow() -> None:
             timeout = aiohttp.ClientTimeout(total=None)
             async with (
-                aiohttp.ClientSession(timeout=timeout) as http,
+                aiohttp.ClientSession(timeout=timeout, headers=operator_headers()) as http,
                 http.get(f"{self._url}/handoff/stream", params={"kinds": "message"}) as response,
             ):
+                response.raise_for_status()
                 async for line in response.content:
                     notice = json.loads(line)
                     if notice["type"] == "hello":
@@ -93,12 +103,29 @@ class StreamWatch:
                         self.arrivals.setdefault(message, time.monotonic())
 
         self._task = asyncio.create_task(follow())
-        await ready.wait()
+        waiting = asyncio.create_task(ready.wait())
+        await asyncio.wait(
+            {self._task, waiting}, timeout=STREAM_READY_SECONDS, return_when="FIRST_COMPLETED"
+        )
+        if not ready.is_set():
+            waiting.cancel()
+            await self.__aexit__()
+            raise RuntimeError("the agent's push stream did not say hello")
         return self
 
     async def __aexit__(self, *_: object) -> None:
         assert self._task is not None
         self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        except aiohttp.ClientError as error:  # a refused stream (401) ends up here
+            raise RuntimeError(f"the agent's push stream failed: {error}") from error
+
+
+def _arrived(stream: StreamWatch, text: str) -> Callable[[], bool]:
+    return lambda: text in stream.arrivals
 
 
 async def timed(action: Callable[[], Awaitable[object]], done: Callable[[], bool]) -> float:
@@ -124,10 +151,10 @@ async def latencies(
                     kind="message",
                     source="human_agent",
                     message=text,
-                    participant={"id": "bench", "display_name": "Bench"},
+                    participant=Participant(id="bench", display_name="Bench"),
                 )
 
-            direct.append(await timed(post_direct, lambda t=text: t in stream.arrivals))
+            direct.append(await timed(post_direct, _arrived(stream, text)))
         relayed: list[float] = []
         for n in range(samples):
             text = f"operator reply {n}"
@@ -135,7 +162,7 @@ async def latencies(
             async def reply(text: str = text) -> None:
                 await emulator.post_message(ids.ALICE, HANDOFF_CHANNEL, text, handoff.thread_ts)
 
-            relayed.append(await timed(reply, lambda t=text: t in stream.arrivals))
+            relayed.append(await timed(reply, _arrived(stream, text)))
     print(f"Operator reply -> Parlant event      {summary(relayed)}")
     print(f"  baseline: direct POST to Parlant   {summary(direct)}")
     print(f"  ratio (p50): {statistics.median(relayed) / statistics.median(direct):.1f}x")
@@ -143,12 +170,11 @@ async def latencies(
     slack = AsyncWebClient(token=emulator.bot_token, base_url=emulator.api_url)
     posts: list[float] = []
     for n in range(samples):
-        posts.append(
-            await timed(
-                lambda n=n: slack.chat_postMessage(channel=HANDOFF_CHANNEL, text=f"p{n}"),
-                lambda: True,
-            )
-        )
+
+        async def post(text: str = f"p{n}") -> None:
+            await slack.chat_postMessage(channel=HANDOFF_CHANNEL, text=text)
+
+        posts.append(await timed(post, lambda: True))
     mirrored: list[float] = []
     for n in range(samples):
         text = f"customer message {n}"
@@ -157,7 +183,10 @@ async def latencies(
             thread = emulator.thread(HANDOFF_CHANNEL, handoff.thread_ts)
             return any(text in m.text for m in thread)
 
-        mirrored.append(await timed(lambda t=text: handoff.chat.say(t), in_thread))
+        async def say(text: str = text) -> None:
+            await handoff.chat.say(text)
+
+        mirrored.append(await timed(say, in_thread))
         await asyncio.sleep(0.05)
     print(f"Customer message -> Slack thread     {summary(mirrored)}")
     print(f"  baseline: one chat.postMessage     {summary(posts)}")
@@ -258,14 +287,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
 
+    current = asyncio.current_task()
+    assert current is not None
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGINT, signal.SIGTERM):  # stopped by a signal: still clean up
+        loop.add_signal_handler(stop, current.cancel)
     with tempfile.TemporaryDirectory(prefix="handoff-bench-") as scratch:
         work = Path(scratch)
-        started = time.monotonic()
-        agent = await asyncio.to_thread(AgentServer(home=work / "parlant").start)
-        print(f"Agent start-up, fresh data folder    {time.monotonic() - started:.2f} s")
-        emulator = SlackEmulator()
-        await emulator.start()
-        emulator.rate_limits = False
+        agent = AgentServer(home=work / "parlant")
+        emulator = SlackEmulator(rate_limits=False)
         bridge = BridgeProcess(
             emulator,
             agent.url,
@@ -273,6 +303,10 @@ async def main() -> None:
             extra_env={"SLACK_POSTS_PER_SECOND": "100", "BRIDGE_LOG_LEVEL": "warning"},
         )
         try:
+            started = time.monotonic()
+            await asyncio.to_thread(agent.start)
+            print(f"Agent start-up, fresh data folder    {time.monotonic() - started:.2f} s")
+            await emulator.start()
             await bridge.start()
             async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
                 customers = AsyncParlantClient(base_url=agent.url, httpx_client=http)
@@ -280,10 +314,22 @@ async def main() -> None:
                 await latencies(emulator, agent, customers, args.samples)
             await idle_cpu(emulator, agent, args.sessions, args.seconds)
         finally:
-            await bridge.stop()
+            await asyncio.shield(_stop(agent, emulator, bridge))
+
+
+async def _stop(agent: AgentServer, emulator: SlackEmulator, bridge: BridgeProcess) -> None:
+    try:
+        await bridge.stop()
+    finally:
+        try:
             await emulator.stop()
+        finally:
             await asyncio.to_thread(agent.stop)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("\ninterrupted: every process the benchmark started has been stopped")
+        sys.exit(130)

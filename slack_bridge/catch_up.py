@@ -8,6 +8,12 @@ a heartbeat in the store); afterwards it reads each handoff channel's history on
 threads with a reply newer than that, from that moment on (``conversations.replies`` with
 ``oldest``). Without a record (the first start) every open thread is read. The store keeps
 each reply exactly once, whichever way it arrives.
+
+Threads whose newest reply the bridge has not seen are read first, their deliveries held so
+the missed replies go out in order. A thread whose newest reply the bridge posted or relayed
+can still hide an older one it missed — the bridge goes on posting customers' messages while
+Socket Mode reconnects — so it is read too, afterwards, without holding its deliveries: a
+reply found there is late, never lost.
 """
 
 import logging
@@ -76,36 +82,41 @@ async def relay_missed_replies(
         if c.channel is not None and c.thread_ts is not None
     ]
     since = None if listening_until is None else listening_until - MARGIN_SECONDS
-    relayed = read = 0
+    relayed = read = checked = 0
     by_channel: dict[ChannelId, list[Conversation]] = {}
     for conversation in conversations:
         assert conversation.channel is not None
         by_channel.setdefault(conversation.channel, []).append(conversation)
     for channel, open_here in by_channel.items():
-        to_read = open_here
+        first, then = open_here, []
         if since is not None:
             try:
                 latest = await latest_replies(
                     client, channel, (c.thread_ts for c in open_here if c.thread_ts), since
                 )
-                fresh = await _unseen(store, channel, open_here, latest)
+                unseen = await _unseen(store, channel, open_here, latest)
             except SlackApiError as error:
                 logger.warning("could not read #%s: %s", channel, error.response.get("error"))
-                fresh = {c.thread_ts for c in open_here if c.thread_ts}
-            to_read = [c for c in open_here if c.thread_ts in fresh]
-            for skipped in open_here:
-                if skipped.thread_ts not in fresh:
-                    relay.release(skipped.session_id)
-        for conversation in to_read:
+                latest, unseen = {}, {c.thread_ts for c in open_here if c.thread_ts}
+            first = [c for c in open_here if c.thread_ts in unseen]
+            then = [c for c in open_here if c.thread_ts in latest and c.thread_ts not in unseen]
+            for other in open_here:
+                if other.thread_ts not in unseen:
+                    relay.release(other.session_id)
+        for conversation in first:
             try:
                 relayed += await _relay_thread(client, store, relay, conversation, since)
                 read += 1
             finally:
                 relay.release(conversation.session_id)
+        for conversation in then:
+            relayed += await _relay_thread(client, store, relay, conversation, since)
+            checked += 1
     logger.info(
-        "catch-up: %d of %d open thread(s) had replies to read; %d relayed",
+        "catch-up: %d of %d open thread(s) had replies to read (%d more checked); %d relayed",
         read,
         len(conversations),
+        checked,
         relayed,
     )
     return relayed

@@ -1,5 +1,6 @@
 """The main path over Socket Mode: no public URL, events over the emulator's websocket."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from tests.support.parlant import Chat
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
 from tests.support.stack import running_bridge
+
+HEARTBEAT = 0.3
 
 
 @pytest_asyncio.fixture
@@ -75,3 +78,45 @@ async def test_replies_missed_while_socket_mode_was_disconnected_are_relayed_onc
 
 async def _more_operator_messages(chat: Chat) -> bool:
     return len([m for m in await chat.messages() if m.source == "human_agent"]) > 1
+
+
+@pytest_asyncio.fixture
+async def beating_socket_bridge(
+    slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
+) -> AsyncIterator[BridgeProcess]:
+    """Records often until when it listened, so a catch-up reads only what is newer."""
+    async with running_bridge(
+        slack_emulator,
+        bridge_agent,
+        tmp_path / "bridge",
+        socket_mode=True,
+        extra_env={"SLACK_HEARTBEAT_SECONDS": str(HEARTBEAT)},
+    ) as process:
+        yield process
+
+
+async def test_a_missed_reply_is_relayed_although_the_bridge_posted_after_it(
+    beating_socket_bridge: BridgeProcess,
+    slack_emulator: SlackEmulator,
+    customers: AsyncParlantClient,
+) -> None:
+    """While Socket Mode reconnects the bridge goes on mirroring the customer: the thread's
+    newest reply is then the bridge's own, and the operator's missed reply sits before it."""
+    handoff = await hand_off(slack_emulator, customers)
+    await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
+    await asyncio.sleep(HEARTBEAT * 4)  # recorded: every reply so far was seen
+    slack_emulator.refuse_socket_connections()
+    await slack_emulator.disconnect_socket_clients()
+    await slack_emulator.post_message(
+        ids.ALICE, HANDOFF_CHANNEL, "Missed, then buried", thread_ts=handoff.thread_ts
+    )
+    await slack_emulator.drain()
+    assert not slack_emulator.deliveries[-1].delivered
+    await handoff.chat.say("Hello? Anyone there?")
+    await wait_for_thread_text(slack_emulator, handoff, "Anyone there?")
+
+    slack_emulator.refuse_socket_connections(False)
+    await slack_emulator.wait_for_socket_connection(timeout=30)
+    [event] = await operator_messages(handoff.chat, 1, timeout=30)
+    assert event.data["message"] == "Missed, then buried"
+    await stays_false(lambda: _more_operator_messages(handoff.chat), 1.5)

@@ -47,7 +47,7 @@ METHOD_TIERS: dict[str, tuple[int, int]] = {
     "chat.update": TIER_3,
     "chat.delete": TIER_3,
     "reactions.add": TIER_3,
-    "reactions.remove": TIER_3,
+    "reactions.remove": TIER_2,  # Slack documents it as Tier 2 (20+ a minute)
     "conversations.replies": TIER_3,
     "conversations.history": TIER_3,
     "conversations.info": TIER_3,

@@ -61,13 +61,19 @@ def posting_client(
 
 
 def slack_client(
-    settings: BridgeSettings, pacer: MethodPacer, http: aiohttp.ClientSession
+    settings: BridgeSettings,
+    pacer: MethodPacer,
+    http: aiohttp.ClientSession,
+    *,
+    urgent: bool = False,
 ) -> AsyncWebClient:
     """slack-sdk's client, paced per method within Slack's tiers, obeying ``Retry-After`` and
     retrying transient failures. ``http`` keeps connections to Slack open between calls
-    (without it slack-sdk opens a new connection, TLS handshake included, for each)."""
+    (without it slack-sdk opens a new connection, TLS handshake included, for each);
+    ``urgent`` calls go before the others waiting for the same method."""
     client = PacedWebClient(
         pacer=pacer,
+        urgent=urgent,
         session=http,
         token=settings.bot_token.reveal(),
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
@@ -183,7 +189,8 @@ async def open_bridge(settings: BridgeSettings) -> Bridge:
         poster = SlackPoster(
             posting_client(settings, pacer, slack_http), tasks.spawn, rate=settings.posts_per_second
         )
-        notices = OperatorNotices(client)
+        # Receipts and private notices are what operators wait for: ahead of root reactions.
+        notices = OperatorNotices(slack_client(settings, pacer, slack_http, urgent=True))
         gate = OperatorGate(
             client,
             settings.handoff_channel,

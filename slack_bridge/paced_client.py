@@ -9,6 +9,8 @@ the poster, not here.
 """
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -67,6 +69,36 @@ class TokenBucket:
             await asyncio.sleep(delay)
 
 
+class _Turns:
+    """Callers of one method, served one at a time: urgent ones first, then in arrival order."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    async def acquire(self, *, urgent: bool) -> None:
+        if not self._busy and not self._waiting:
+            self._busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (0 if urgent else 1, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiting:
+            *_, turn = heapq.heappop(self._waiting)
+            if not turn.done():
+                turn.set_result(None)  # stays busy: the turn passes straight on
+                return
+        self._busy = False
+
+
 class MethodPacer:
     """One token bucket per method: ``take`` waits until a call may go."""
 
@@ -75,22 +107,33 @@ class MethodPacer:
             method: TokenBucket(calls / 60.0, max(1.0, calls / BURST_SHARE))
             for method, calls in per_minute.items()
         }
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: dict[str, _Turns] = {}
 
-    async def take(self, method: str) -> float:
-        """Wait for ``method``'s turn, callers in the order they came; returns how long it
-        waited (seconds)."""
+    async def take(self, method: str, *, urgent: bool = False) -> float:
+        """Wait for ``method``'s turn — ``urgent`` callers (what an operator waits for, such
+        as a delivery receipt) before the others, each kind in the order it came; returns
+        how long it waited (seconds)."""
         bucket = self._buckets.get(method)
         if bucket is None:
             return 0.0
-        async with self._locks.setdefault(method, asyncio.Lock()):
+        turns = self._turns.setdefault(method, _Turns())
+        await turns.acquire(urgent=urgent)
+        try:
             return await bucket.take()
+        finally:
+            turns.release()
 
 
 class PacedWebClient(AsyncWebClient):
-    def __init__(self, *args: Any, pacer: MethodPacer | None = None, **kwargs: Any) -> None:
+    """``urgent``: this client's calls go before the other clients' calls of the same method
+    waiting on the shared ``pacer``."""
+
+    def __init__(
+        self, *args: Any, pacer: MethodPacer | None = None, urgent: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.pacer = pacer or MethodPacer()
+        self.urgent = urgent
 
     async def api_call(
         self,
@@ -104,7 +147,7 @@ class PacedWebClient(AsyncWebClient):
         headers: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
-        await self.pacer.take(api_method)
+        await self.pacer.take(api_method, urgent=self.urgent)
         return await super().api_call(
             api_method,
             http_verb=http_verb,

@@ -1,6 +1,7 @@
 """What keeps the bridge's costs flat: pruning past the retention period without breaking
 dedup, and pacing Web API calls within Slack's tiers."""
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -76,3 +77,25 @@ async def test_a_method_waits_for_its_turn_past_its_burst() -> None:
     assert waited[:60] == [0.0] * 60
     assert 0.4 <= waited[60] <= 0.6 and 0.4 <= waited[61] <= 0.6
     assert await pacer.take("chat.postMessage") == 0.0  # paced per channel elsewhere
+
+
+async def test_urgent_calls_go_before_waiting_ones_and_a_cancelled_wait_loses_nothing() -> None:
+    pacer = MethodPacer({"reactions.add": 1200})  # 20 a second, a burst of 600
+    for _ in range(600):
+        await pacer.take("reactions.add")  # the burst used up: every call now waits 50 ms
+    order: list[str] = []
+
+    async def call(name: str, urgent: bool) -> None:
+        await pacer.take("reactions.add", urgent=urgent)
+        order.append(name)
+
+    backlog = [asyncio.create_task(call(f"root {n}", False)) for n in range(4)]
+    await asyncio.sleep(0)  # the backlog queues first
+    given_up = asyncio.create_task(call("cancelled", True))
+    receipt = asyncio.create_task(call("receipt", True))
+    await asyncio.sleep(0)
+    given_up.cancel()
+    await asyncio.gather(*backlog, receipt)
+    # The first root call already held the turn; the receipt goes next, the rest after it.
+    assert order == ["root 0", "receipt", "root 1", "root 2", "root 3"]
+    assert given_up.cancelled()

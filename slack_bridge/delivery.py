@@ -201,20 +201,20 @@ class OperatorRelay:
             return
         # A correction goes to the customer who has the original; the owner's own replies
         # need no claim (read again: the gate may have waited on Slack meanwhile).
+        newly_claimed = False
         if message.reply_to is None and not await self._owns(message):
             case = await self._store.claim(message.session_id, message.user_id)
             if case is not None and case.owner != message.user_id:
                 await self._hold_for_owner(message, conversation, case.owner)
                 return
-            if conversation.case.owner is None:
-                # The root shows the new owner once the reply is on its way, not while it
-                # is: its edit costs this process CPU that would delay the delivery.
-                try:
-                    await self._send(message, conversation, resumed)
-                finally:
-                    self._claimed(message.session_id)
-                return
-        await self._send(message, conversation, resumed)
+            newly_claimed = conversation.case.owner is None
+        try:
+            await self._send(message, conversation, resumed)
+        finally:
+            # The root shows the new owner once the reply is on its way, not while it is:
+            # its edit costs this process CPU that would delay the delivery.
+            if newly_claimed:
+                self._claimed(message.session_id)
 
     async def _send(
         self, message: OperatorMessage, conversation: Conversation, resumed: bool

@@ -51,8 +51,9 @@ class RootCard:
     ) -> None:
         self._spawn = spawn
         self._stale: set[SessionId] = set()
-        self._locks: dict[SessionId, asyncio.Lock] = {}
         """Sessions whose root is to be shown again (a refresh for each is under way)."""
+        self._locks: dict[SessionId, asyncio.Lock] = {}
+        """One edit at a time per root."""
         self._changed = changed
         """Told after every change shown (the live queue follows the root messages)."""
         self._store = store

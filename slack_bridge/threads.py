@@ -289,20 +289,19 @@ class ThreadMirror:
         notice: str,
         *,
         dormant: bool = False,
-    ) -> bool:
+    ) -> None:
         """Record the case's new state (``by``: ``None`` for the agent or anything outside
         Slack), follow or stop following its session, say so in its thread and show it on
-        the root. ``False`` if the case already was in that state. Call it from the
+        the root; nothing if the case already was in that state. Call it from the
         session's worker (``run_in_order``), so the notice lands in the thread's order."""
         if not await self._store.set_state(conversation.session_id, state, by, dormant=dormant):
-            return False
+            return
         self.note_case(conversation.session_id, state)
         if conversation.thread_ts is not None:
             channel = self._channel_of(conversation)
             await self._poster.post(channel, conversation.thread_ts, Post(text=notice))
         self._card.show(conversation.session_id)
         logger.info("case %s is now %s", conversation.ref, state.value)
-        return True
 
     async def _catch_up(self, session_id: SessionId, work: _Work) -> None:
         conversation = await self._store.conversation(session_id)

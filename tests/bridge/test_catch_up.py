@@ -1,7 +1,6 @@
 """After a restart the bridge reads only the threads with replies it has not seen, within
 Slack's rate limits (issue: "1,000 live handoffs … catch-up within Slack's limits")."""
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,22 +16,16 @@ from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.parlant import Chat, open_chat
 from tests.support.processes import AgentServer, operator_headers
-from tests.support.stack import running_bridge
+from tests.support.stack import running_beating_bridge, seen_so_far
 
 OPEN_THREADS = 20
-HEARTBEAT = 0.3
 
 
 @pytest_asyncio.fixture
 async def beating_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
-    async with running_bridge(
-        slack_emulator,
-        bridge_agent,
-        tmp_path / "bridge",
-        extra_env={"SLACK_HEARTBEAT_SECONDS": str(HEARTBEAT)},
-    ) as process:
+    async with running_beating_bridge(slack_emulator, bridge_agent, tmp_path / "bridge") as process:
         yield process
 
 
@@ -64,7 +57,7 @@ async def test_after_a_restart_only_threads_with_unseen_replies_are_read(
         lambda: all(root_of(emulator, c.session_id) is not None for c in chats), 60
     )
     roots = [root_of(emulator, c.session_id) for c in chats]
-    await asyncio.sleep(HEARTBEAT * 4)  # heartbeats record that every reply so far was seen
+    await seen_so_far()
 
     await beating_bridge.stop()
     missed = {0: "first missed", 11: "second missed", 19: "third missed"}

@@ -1,6 +1,5 @@
 """The main path over Socket Mode: no public URL, events over the emulator's websocket."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -8,16 +7,14 @@ import pytest_asyncio
 from parlant.client import AsyncParlantClient
 
 from slack_bridge.ids import short_ref
-from tests.bridge.helpers import hand_off, operator_messages, wait_for_thread_text
+from tests.bridge.helpers import Handoff, hand_off, operator_messages, wait_for_thread_text
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
 from tests.support.bridge import HANDOFF_CHANNEL, BridgeProcess
 from tests.support.parlant import Chat
 from tests.support.polling import stays_false
 from tests.support.processes import AgentServer
-from tests.support.stack import running_bridge
-
-HEARTBEAT = 0.3
+from tests.support.stack import running_beating_bridge, running_bridge, seen_so_far
 
 
 @pytest_asyncio.fixture
@@ -61,19 +58,26 @@ async def test_replies_missed_while_socket_mode_was_disconnected_are_relayed_onc
     socket_bridge: BridgeProcess, slack_emulator: SlackEmulator, customers: AsyncParlantClient
 ) -> None:
     handoff = await hand_off(slack_emulator, customers)
-    slack_emulator.refuse_socket_connections()
-    await slack_emulator.disconnect_socket_clients()
-    await slack_emulator.post_message(
-        ids.ALICE, HANDOFF_CHANNEL, "Sent during the disconnection", thread_ts=handoff.thread_ts
-    )
-    await slack_emulator.drain()
-    assert not slack_emulator.deliveries[-1].delivered
+    await _reply_while_disconnected(slack_emulator, handoff, "Sent during the disconnection")
 
-    slack_emulator.refuse_socket_connections(False)
-    await slack_emulator.wait_for_socket_connection(timeout=30)
+    await _reconnect(slack_emulator)
     [event] = await operator_messages(handoff.chat, 1, timeout=30)
     assert event.data["message"] == "Sent during the disconnection"
     await stays_false(lambda: _more_operator_messages(handoff.chat), 1.5)
+
+
+async def _reply_while_disconnected(emulator: SlackEmulator, handoff: Handoff, text: str) -> None:
+    """Socket Mode drops and stays down; Alice replies in the thread; Slack gives up."""
+    emulator.refuse_socket_connections()
+    await emulator.disconnect_socket_clients()
+    await emulator.post_message(ids.ALICE, HANDOFF_CHANNEL, text, thread_ts=handoff.thread_ts)
+    await emulator.drain()
+    assert not emulator.deliveries[-1].delivered
+
+
+async def _reconnect(emulator: SlackEmulator) -> None:
+    emulator.refuse_socket_connections(False)
+    await emulator.wait_for_socket_connection(timeout=30)
 
 
 async def _more_operator_messages(chat: Chat) -> bool:
@@ -84,13 +88,8 @@ async def _more_operator_messages(chat: Chat) -> bool:
 async def beating_socket_bridge(
     slack_emulator: SlackEmulator, bridge_agent: AgentServer, tmp_path: Path
 ) -> AsyncIterator[BridgeProcess]:
-    """Records often until when it listened, so a catch-up reads only what is newer."""
-    async with running_bridge(
-        slack_emulator,
-        bridge_agent,
-        tmp_path / "bridge",
-        socket_mode=True,
-        extra_env={"SLACK_HEARTBEAT_SECONDS": str(HEARTBEAT)},
+    async with running_beating_bridge(
+        slack_emulator, bridge_agent, tmp_path / "bridge", socket_mode=True
     ) as process:
         yield process
 
@@ -104,19 +103,12 @@ async def test_a_missed_reply_is_relayed_although_the_bridge_posted_after_it(
     newest reply is then the bridge's own, and the operator's missed reply sits before it."""
     handoff = await hand_off(slack_emulator, customers)
     await wait_for_thread_text(slack_emulator, handoff, "Conversation so far")
-    await asyncio.sleep(HEARTBEAT * 4)  # recorded: every reply so far was seen
-    slack_emulator.refuse_socket_connections()
-    await slack_emulator.disconnect_socket_clients()
-    await slack_emulator.post_message(
-        ids.ALICE, HANDOFF_CHANNEL, "Missed, then buried", thread_ts=handoff.thread_ts
-    )
-    await slack_emulator.drain()
-    assert not slack_emulator.deliveries[-1].delivered
+    await seen_so_far()
+    await _reply_while_disconnected(slack_emulator, handoff, "Missed, then buried")
     await handoff.chat.say("Hello? Anyone there?")
     await wait_for_thread_text(slack_emulator, handoff, "Anyone there?")
 
-    slack_emulator.refuse_socket_connections(False)
-    await slack_emulator.wait_for_socket_connection(timeout=30)
+    await _reconnect(slack_emulator)
     [event] = await operator_messages(handoff.chat, 1, timeout=30)
     assert event.data["message"] == "Missed, then buried"
     await stays_false(lambda: _more_operator_messages(handoff.chat), 1.5)

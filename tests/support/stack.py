@@ -2,6 +2,7 @@
 test module (production mode, operator token), the operator-side Parlant client, and the
 bridge as a child process against the Slack emulator."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -56,6 +57,29 @@ async def running_bridge(
         yield process
     finally:
         await process.stop()
+
+
+HEARTBEAT_SECONDS = 0.3
+"""For catch-up tests: the bridge records every 0.3 s until when it listened to Slack."""
+
+
+def running_beating_bridge(
+    emulator: SlackEmulator, agent: AgentServer, workdir: Path, **options: Any
+) -> contextlib.AbstractAsyncContextManager[BridgeProcess]:
+    """``running_bridge`` recording often that it listened: after ``seen_so_far`` a
+    catch-up reads only what came later."""
+    return running_bridge(
+        emulator,
+        agent,
+        workdir,
+        extra_env={"SLACK_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS)},
+        **options,
+    )
+
+
+async def seen_so_far() -> None:
+    """Wait until a ``running_beating_bridge`` has recorded that it saw every reply so far."""
+    await asyncio.sleep(HEARTBEAT_SECONDS * 4)
 
 
 @pytest_asyncio.fixture

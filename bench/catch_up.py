@@ -38,7 +38,6 @@ import os
 import random
 import signal
 import sqlite3
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -53,6 +52,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent.handoff_protocol import hand_off_patch
 from agent.insurance_agent import AGENT_ID
+from bench.cli import run_benchmark
 from bench.load import recording
 from bench.load_markers import Kind, marker
 from bench.load_parlant import EventFeed, Operator
@@ -628,12 +628,6 @@ async def measure(args: argparse.Namespace, work: Path) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    loop = asyncio.get_running_loop()
-    current = asyncio.current_task()
-    assert current is not None
-    for stop in (signal.SIGINT, signal.SIGTERM):  # also when started in the background
-        loop.add_signal_handler(stop, current.cancel)
     started = time.monotonic()
     with contextlib.ExitStack() as cleanup:
         work = args.workdir or Path(
@@ -679,8 +673,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(parse_args()))
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        print("\ninterrupted: every process the benchmark started has been stopped")
-        sys.exit(130)
+    run_benchmark(main(parse_args()))

@@ -24,8 +24,6 @@ sessions, marked over REST. Tables are printed as Markdown (and written to
 import argparse
 import asyncio
 import contextlib
-import signal
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +31,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.cli import run_benchmark
 from bench.load_baselines import Floors, Probes
 from bench.load_handoffs import hand_off_all, idle_usage
 from bench.load_idle import IdleSessions, idle_sessions
@@ -118,13 +117,6 @@ async def measure_idle(args: argparse.Namespace, work: Path) -> IdleSessions:
 
 
 async def main(args: argparse.Namespace) -> None:
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    loop = asyncio.get_running_loop()
-    current = asyncio.current_task()
-    assert current is not None
-    # Also when started in the background, where SIGINT may be ignored by default.
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(stop, current.cancel)
     started = time.monotonic()
     steps: list[Step] = []
     idle: IdleSessions | None = None
@@ -184,8 +176,4 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main(parse_args()))
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        print("\ninterrupted: every process the benchmark started has been stopped")
-        sys.exit(130)
+    run_benchmark(main(parse_args()))

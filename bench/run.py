@@ -18,9 +18,7 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agent.handoff import handoff_record
 from agent.insurance_agent import AGENT_ID
+from bench.cli import run_benchmark
 from tests.bridge.helpers import hand_off
 from tests.slack_emulator import ids
 from tests.slack_emulator.emulator import SlackEmulator
@@ -287,11 +286,6 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
 
-    current = asyncio.current_task()
-    assert current is not None
-    loop = asyncio.get_running_loop()
-    for stop in (signal.SIGINT, signal.SIGTERM):  # stopped by a signal: still clean up
-        loop.add_signal_handler(stop, current.cancel)
     with tempfile.TemporaryDirectory(prefix="handoff-bench-") as scratch:
         work = Path(scratch)
         agent = AgentServer(home=work / "parlant")
@@ -328,8 +322,4 @@ async def _stop(agent: AgentServer, emulator: SlackEmulator, bridge: BridgeProce
 
 
 if __name__ == "__main__":
-    try:
-        asyncio.run(main())
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        print("\ninterrupted: every process the benchmark started has been stopped")
-        sys.exit(130)
+    run_benchmark(main())
